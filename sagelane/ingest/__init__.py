@@ -1,0 +1,1 @@
+"""The ingest workflow's logic: validate, curate or quarantine one raw object version."""

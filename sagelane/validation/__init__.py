@@ -1,0 +1,7 @@
+"""Contract-driven validation of data files (one engine for the CLI and the ingest Lambda)."""
+
+from sagelane.validation.engine import Validation, validate_file, validate_table
+from sagelane.validation.reader import Limits, read_table
+from sagelane.validation.report import RuleResult, ValidationReport
+
+__all__ = ["Limits", "RuleResult", "Validation", "ValidationReport", "read_table", "validate_file", "validate_table"]

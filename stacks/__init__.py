@@ -1,0 +1,1 @@
+"""CDK stacks: one per lifecycle concern, thin, composing the constructs in ``stacks/constructs``."""

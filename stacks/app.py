@@ -1,0 +1,23 @@
+"""Build the CDK app for one environment's config (used by ``app.py`` and by the tests)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from sagelane.config import Project
+from stacks.data_lake_stack import DataLakeStack
+from stacks.ingest_stack import IngestStack
+
+
+def build_app(project: Project, *, outdir: str | None = None) -> cdk.App:
+    app = cdk.App(outdir=outdir) if outdir else cdk.App()
+    env = project.config.name
+    prefix = f"SageLane-{env}"
+    lake = DataLakeStack(app, f"{prefix}-DataLake", project=project, description=f"SageLane {env}: data lake")
+    IngestStack(app, f"{prefix}-Ingest", project=project, lake=lake, description=f"SageLane {env}: ingest workflow")
+    for stack in (lake,):
+        cdk.Tags.of(stack).add("sagelane:environment", env)
+    cdk.Tags.of(app).add("sagelane:environment", env)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app

@@ -1,0 +1,1 @@
+"""L3 constructs with keyword-only typed props and secure defaults."""

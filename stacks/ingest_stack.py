@@ -1,0 +1,248 @@
+"""The ingest workflow: S3 "Object Created" under incoming/<dataset>/ → validate → curate or quarantine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from sagelane import settings
+from sagelane.config import Project
+from stacks.constructs.nag import acknowledge
+from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
+from stacks.data_lake_stack import DataLakeStack
+from step_functions.ingest import IngestFunctions, build_ingest_definition
+
+MIB = 1024 * 1024
+
+
+class IngestStack(Stack):
+    """Exposes ``state_machine``, ``topic``, ``ledger`` and ``functions``."""
+
+    def __init__(self, scope: Construct, id: str, *, project: Project, lake: DataLakeStack, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        config = project.config
+        env = config.name
+        ingest = config.ingest
+        retain = config.lake.removal_policy == "retain"
+        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        retention: logs.RetentionDays = getattr(logs.RetentionDays, _retention_name(config.logging.retention_days))
+
+        self.topic = sns.Topic(
+            self, "Notifications", display_name=f"SageLane {env} ingest", master_key=lake.key, enforce_ssl=True
+        )
+        for address in config.notifications.emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(address))
+
+        self.ledger = dynamodb.Table(
+            self,
+            "Ledger",
+            partition_key=dynamodb.Attribute(name="object_id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=lake.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=retain,
+            removal_policy=removal,
+        )
+
+        layers = [dependency_layer(self, "Dependencies", root=project.root), powertools_layer(self, "Powertools")]
+        limits = {
+            settings.MAX_OBJECT_BYTES: str(ingest.lambda_max_object_mb * MIB),
+            settings.MAX_UNCOMPRESSED_BYTES: str(ingest.max_uncompressed_mb * MIB),
+        }
+        raw, curated, quarantined = (lake.zone(self, z) for z in ("raw", "curated", "quarantine"))
+        zones = {
+            settings.RAW_BUCKET: raw.bucket.bucket_name,
+            settings.CURATED_BUCKET: curated.bucket.bucket_name,
+            settings.QUARANTINE_BUCKET: quarantined.bucket.bucket_name,
+        }
+
+        def function(name: str, handler: str, description: str, memory: int, extra: dict[str, str]) -> PythonFunction:
+            return PythonFunction(
+                self,
+                name,
+                project=project,
+                handler=handler,
+                description=description,
+                layers=layers,
+                environment={**zones, **limits, **extra},
+                memory_mb=memory,
+                timeout=Duration.seconds(ingest.lambda_timeout_s),
+                ephemeral_storage_mb=ingest.ephemeral_storage_mb,
+                log_retention=retention,
+                removal_policy=removal,
+            )
+
+        validate = function("Validate", "ingest_validate", "Validate a raw file against its data contract",
+                            ingest.validate_memory_mb, {})
+        curate = function("Curate", "ingest_curate", "Write a validated file to the curated zone as Parquet",
+                          ingest.curate_memory_mb,
+                          {settings.GLUE_DATABASE: lake.glue_database_name,
+                           settings.PII_SALT_SECRET_ARN: lake.pii_salt.secret_arn})
+        quarantine = function("Quarantine", "ingest_quarantine", "Copy a rejected file to the quarantine zone",
+                              512, {})
+        self.functions = IngestFunctions(validate.function, curate.function, quarantine.function)
+
+        # Least privilege, through grants: each function reaches only its own prefixes.
+        incoming = f"{settings.INCOMING_PREFIX}/*"
+        for fn in (validate, curate, quarantine):
+            raw.grant_read(fn.function, incoming)
+        curated.grant_write(validate.function, f"{settings.REPORTS_PREFIX}/*")
+        quarantined.grant_write(validate.function)
+        curated.grant_write(curate.function, f"{settings.CURATED_DATA_PREFIX}/*")
+        quarantined.grant_write(quarantine.function)
+        # Secret.grant_read would add the role to the lake key's policy (a DataLake → Ingest dependency
+        # cycle); the same permissions are granted on the role's side instead.
+        curate.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                resources=[lake.pii_salt.secret_arn],
+            )
+        )
+        lake.key.grant_decrypt(curate.function)
+        curate.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["glue:GetTable", "glue:GetPartition", "glue:CreatePartition"],
+                resources=[
+                    self.format_arn(service="glue", resource="catalog"),
+                    self.format_arn(service="glue", resource="database", resource_name=lake.glue_database_name),
+                    *(
+                        self.format_arn(service="glue", resource="table", resource_name=f"{lake.glue_database_name}/{t}")
+                        for t in project.contracts
+                    ),
+                ],
+            )
+        )
+        for fn in (validate, curate, quarantine):
+            _acknowledge_function(fn)
+
+        log_group = logs.LogGroup(self, "IngestWorkflowLogs", retention=retention, removal_policy=removal)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "IngestWorkflow",
+            comment="SageLane ingest: validate a raw file against its contract, then curate or quarantine it",
+            definition_body=sfn.DefinitionBody.from_chainable(
+                build_ingest_definition(
+                    self,
+                    functions=self.functions,
+                    ledger=self.ledger,
+                    topic=self.topic,
+                    max_object_bytes=ingest.lambda_max_object_mb * MIB,
+                )
+            ),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            timeout=Duration.hours(1),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        _acknowledge_workflow_role(self.state_machine, self.functions)
+
+        # S3 → EventBridge → this workflow, one rule per dataset. Undeliverable events go to a DLQ.
+        self.dead_letters = sqs.Queue(
+            self,
+            "IngestDeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the ingest rules; it has no DLQ of its own.",
+        )
+        self.rules: dict[str, events.Rule] = {}
+        for dataset in project.contracts:
+            rule = events.Rule(
+                self,
+                f"Ingest-{dataset}",
+                description=f"Files dropped under {settings.INCOMING_PREFIX}/{dataset}/ start the ingest workflow",
+                event_pattern=events.EventPattern(
+                    source=["aws.s3"],
+                    detail_type=["Object Created"],
+                    detail={
+                        "bucket": {"name": [raw.bucket.bucket_name]},
+                        "object": {"key": [{"prefix": f"{settings.INCOMING_PREFIX}/{dataset}/"}]},
+                    },
+                ),
+            )
+            rule.add_target(
+                targets.SfnStateMachine(
+                    self.state_machine,
+                    input=events.RuleTargetInput.from_object(
+                        {
+                            "dataset": dataset,
+                            "bucket": events.EventField.from_path("$.detail.bucket.name"),
+                            "key": events.EventField.from_path("$.detail.object.key"),
+                            "version_id": events.EventField.from_path("$.detail.object.version-id"),
+                            "etag": events.EventField.from_path("$.detail.object.etag"),
+                            "size": events.EventField.from_path("$.detail.object.size"),
+                            "event_time": events.EventField.from_path("$.time"),
+                            "event_id": events.EventField.from_path("$.id"),
+                        }
+                    ),
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            )
+            self.rules[dataset] = rule
+
+        ssm.StringParameter(
+            self,
+            "IngestWorkflowParameter",
+            parameter_name=f"/sagelane/{env}/ingest/state-machine-arn",
+            string_value=self.state_machine.state_machine_arn,
+            description=f"SageLane {env}: ingest workflow (read by the CLI)",
+        )
+        CfnOutput(self, "IngestStateMachineArn", value=self.state_machine.state_machine_arn)
+        CfnOutput(self, "NotificationsTopicArn", value=self.topic.topic_arn)
+
+
+def _retention_name(days: int) -> str:
+    names = {1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
+             60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
+             365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS",
+             1096: "THREE_YEARS", 1827: "FIVE_YEARS", 3653: "TEN_YEARS"}
+    return names[days]
+
+
+def _acknowledge_function(fn: PythonFunction) -> None:
+    """The findings a grant-based function role produces, each acknowledged on its own."""
+    role = fn.function.role
+    assert role is not None
+    acknowledge(
+        role,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        "The AWS managed basic execution role only allows writing the function's own CloudWatch logs.",
+    )
+
+
+def _acknowledge_workflow_role(machine: sfn.StateMachine, functions: IngestFunctions) -> None:
+    stack = Stack.of(machine)
+    acknowledge(
+        machine.role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray tracing (xray:PutTraceSegments...) and CloudWatch Logs delivery (logs:CreateLogDelivery...) "
+        "accept no resource narrower than '*'; these are the only actions on it.",
+    )
+    for fn in (functions.validate, functions.curate, functions.quarantine):
+        logical = stack.get_logical_id(fn.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            machine.role,
+            f"AwsSolutions-IAM5[Resource::<{logical}.Arn>:*]",
+            "lambda:InvokeFunction on the versions and aliases of this one function (CDK's LambdaInvoke grant).",
+        )

@@ -1,0 +1,1 @@
+"""State machine definitions (CDK chains), one module per workflow."""
