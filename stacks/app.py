@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
@@ -10,14 +12,16 @@ from stacks.data_lake_stack import DataLakeStack
 from stacks.ingest_stack import IngestStack
 
 
-def build_app(project: Project, *, outdir: str | None = None) -> cdk.App:
-    app = cdk.App(outdir=outdir) if outdir else cdk.App()
+def build_app(project: Project, *, outdir: str | None = None, context: dict[str, Any] | None = None) -> cdk.App:
+    """The app with every stack of ``project``'s environment and cdk-nag (AwsSolutions) as a validation plugin.
+
+    ``cdk synth`` reads cdk.json's context itself; tests pass the same context explicitly.
+    """
+    app = cdk.App(outdir=outdir, context=context)
     env = project.config.name
     prefix = f"SageLane-{env}"
     lake = DataLakeStack(app, f"{prefix}-DataLake", project=project, description=f"SageLane {env}: data lake")
     IngestStack(app, f"{prefix}-Ingest", project=project, lake=lake, description=f"SageLane {env}: ingest workflow")
-    for stack in (lake,):
-        cdk.Tags.of(stack).add("sagelane:environment", env)
     cdk.Tags.of(app).add("sagelane:environment", env)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app

@@ -255,11 +255,12 @@ def _count_everything(
 
 
 def _allowed_series(c: Column) -> pl.Series:
+    """The allowed values in the column's type, as one list (what ``is_in`` expects)."""
     dtype = _TARGET_DTYPES[c.type]
     values = c.allowed_values or []
     if c.type is ColumnType.STRING:
         values = [str(v) for v in values]
-    return pl.Series(values, dtype=dtype, strict=False)
+    return pl.Series(values, dtype=dtype, strict=False).implode()
 
 
 # --- rules ---------------------------------------------------------------------------------------

@@ -51,6 +51,10 @@ class Limits:
     max_bytes: int = 1024 * MIB
     max_uncompressed_bytes: int = 4096 * MIB
     max_header_bytes: int = 1 * MIB
+    # Real tables compress 3-30x; a stream still above this ratio after ``ratio_check_bytes`` of output
+    # is a decompression bomb and is refused before it fills the disk.
+    max_compression_ratio: int = 250
+    ratio_check_bytes: int = 64 * MIB
 
 
 @dataclass(frozen=True)
@@ -128,16 +132,24 @@ def _inflated(path: Path, name: str, limits: Limits) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix="sagelane-", suffix=".inflated")
     try:
         written = 0
-        with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
+        compressed_size = path.stat().st_size
+        with os.fdopen(fd, "wb") as out, path.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as src:
             try:
                 while chunk := src.read(4 * MIB):
                     written += len(chunk)
+                    consumed = max(raw.tell(), 1)
                     if written > limits.max_uncompressed_bytes:
                         raise InputReadError(
                             "decompression_limit",
                             f"{name} inflates to more than {limits.max_uncompressed_bytes / MIB:,.0f} MiB "
-                            f"(from {path.stat().st_size / MIB:,.1f} MiB compressed); refused as a possible "
+                            f"(from {compressed_size / MIB:,.1f} MiB compressed); refused as a possible "
                             "decompression bomb",
+                        )
+                    if written >= limits.ratio_check_bytes and written / consumed > limits.max_compression_ratio:
+                        raise InputReadError(
+                            "decompression_limit",
+                            f"{name} inflates {written / consumed:,.0f}:1 ({written / MIB:,.0f} MiB from the first "
+                            f"{consumed / MIB:,.2f} MiB), far beyond any real table; refused as a decompression bomb",
                         )
                     out.write(chunk)
             except EOFError:

@@ -1,0 +1,48 @@
+"""Shared fixtures. Tests never reach the internet or real AWS: credentials are fake and endpoints local."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Belt and braces: whatever a test forgets, boto3 gets fake credentials and a fixed region.
+for name, value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}.items():
+    os.environ[name] = value
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def project():
+    from sagelane.config import load_project
+
+    return load_project("dev", ROOT)
+
+
+@pytest.fixture(scope="session")
+def penguins(project):
+    return project.contract("penguins")
+
+
+@pytest.fixture(scope="session")
+def churn(project):
+    return project.contract("churn")
+
+
+@pytest.fixture(scope="session")
+def penguins_csv() -> Path:
+    return ROOT / "samples" / "penguins.csv"

@@ -1,0 +1,57 @@
+"""Synthesize each environment once per test session (jsii costs seconds per process)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Synth:
+    env: str
+    outdir: Path
+    templates: dict[str, dict[str, Any]]  # stack name → template
+    stacks: dict[str, Any]  # stack name → Stack construct
+
+    def template(self, suffix: str) -> dict[str, Any]:
+        return next(t for name, t in self.templates.items() if name.endswith(suffix))
+
+    def resources(self, suffix: str, type_: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.template(suffix)["Resources"].items() if v["Type"] == type_}
+
+
+def cdk_context(root: Path) -> dict[str, Any]:
+    return json.loads((root / "cdk.json").read_text())["context"]
+
+
+def _synth(root: Path, env: str, outdir: Path) -> Synth:
+    from sagelane.config import load_project
+    from stacks.app import build_app
+
+    app = build_app(load_project(env, root), outdir=str(outdir), context=cdk_context(root))
+    assembly = app.synth()
+    templates = {s.stack_name: s.template for s in assembly.stacks}
+    stacks = {c.stack_name: c for c in app.node.children if hasattr(c, "stack_name")}
+    return Synth(env=env, outdir=outdir, templates=templates, stacks=stacks)
+
+
+@pytest.fixture(scope="session")
+def dev(root, tmp_path_factory) -> Synth:
+    return _synth(root, "dev", tmp_path_factory.mktemp("cdk-dev"))
+
+
+@pytest.fixture(scope="session")
+def prod(root, tmp_path_factory) -> Synth:
+    return _synth(root, "prod", tmp_path_factory.mktemp("cdk-prod"))
+
+
+def definition(template: dict[str, Any]) -> dict[str, Any]:
+    """The ingest state machine's ASL, with CloudFormation references shown as ``<Ref X>`` strings."""
+    (machine,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else f"<{json.dumps(p, sort_keys=True)}>".replace('"', "'") for p in parts)
+    return json.loads(text)
