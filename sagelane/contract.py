@@ -14,7 +14,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sagelane.errors import ContractError
@@ -194,6 +193,8 @@ def format_validation_error(source: str, exc: ValidationError) -> str:
 
 def read_yaml(path: Path, error: type[Exception]) -> Any:
     """Parse a YAML file, turning I/O and syntax problems into ``error`` naming the file and line."""
+    import yaml  # here, not at module level: the Lambda reads contracts as JSON and never needs it
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

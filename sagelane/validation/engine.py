@@ -24,6 +24,9 @@ from sagelane.validation.report import Example, RuleResult, ValidationReport
 MAX_EXAMPLES = 5
 HISTOGRAM_BINS = 20
 TOP_VALUES = 12
+# The profile's charts (histograms, top values) come from an even sample of at most this many rows;
+# every count a rule or the profile reports in numbers (nulls, min, max, mean, violations) is exact.
+PROFILE_SAMPLE_ROWS = 200_000
 _TRUE = ["true", "t", "yes", "y", "1"]
 _FALSE = ["false", "f", "no", "n", "0"]
 _TARGET_DTYPES = {
@@ -95,7 +98,7 @@ def validate_table(
     results.extend(_dataset_rules(contract, frame, typed, counts, rows, now or datetime.now(UTC)))
     results = _with_examples(results, frame, typed, contract, table.first_data_line)
 
-    profile = {c.name: _profile_of(c, counts, typed) for c in present}
+    profile = {c.name: _profile_of(c, counts) for c in present}
     report = ValidationReport.build(
         contract,
         source=source,
@@ -104,6 +107,7 @@ def validate_table(
         header=table.header,
         rules=results,
         profile=profile,
+        profile_sample_rows=len(range(0, rows, int(counts["\x00sample_step"]))),  # type: ignore[call-overload]
         seconds=time.perf_counter() - started,
     )
     return Validation(report=report, frame=typed)
@@ -207,50 +211,67 @@ def _coerce(column: Column, source: pl.DataType) -> pl.Expr:
 def _count_everything(
     frame: pl.DataFrame, typed: pl.DataFrame, columns: list[Column], rows: int
 ) -> dict[str, object]:
-    """Every count and figure the rules and the profile need, in one parallel pass per frame."""
-    raw_exprs = [pl.col(c.name).null_count().alias(f"{c.name}\x00raw_nulls") for c in columns]
-    typed_exprs: list[pl.Expr] = []
+    """Every count and figure the rules and the profile need, in one parallel pass over the typed table.
+
+    Histograms and category counts, which only draw the profile's charts, read an even sample of the
+    rows (every row up to ``PROFILE_SAMPLE_ROWS``).
+    """
+    step = max(1, -(-rows // PROFILE_SAMPLE_ROWS))
+    exprs: list[pl.Expr] = []
+    coerced = [c for c in columns if frame.schema[c.name] != typed.schema[c.name]]
     for c in columns:
         col = pl.col(c.name)
         key = c.name + "\x00"
-        typed_exprs.append(col.null_count().alias(key + "nulls"))
+        exprs.append(col.null_count().alias(key + "nulls"))
         if c.type.is_numeric:
             if c.min is not None:
-                typed_exprs.append((col < c.min).sum().alias(key + "below_min"))
+                exprs.append((col < c.min).sum().alias(key + "below_min"))
             if c.max is not None:
-                typed_exprs.append((col > c.max).sum().alias(key + "above_max"))
-            typed_exprs += [
+                exprs.append((col > c.max).sum().alias(key + "above_max"))
+            exprs += [
                 col.min().cast(pl.Float64).alias(key + "min"),
                 col.max().cast(pl.Float64).alias(key + "max"),
                 col.mean().alias(key + "mean"),
                 col.std().alias(key + "std"),
+                col.gather_every(step).hist(bin_count=HISTOGRAM_BINS).implode().alias(key + "histogram"),
             ]
             if c.type is ColumnType.FLOAT:
-                typed_exprs.append(col.is_nan().sum().alias(key + "nan"))
+                exprs.append(col.is_nan().sum().alias(key + "nan"))
         elif c.type in (ColumnType.DATE, ColumnType.DATETIME):
-            typed_exprs += [col.min().alias(key + "min"), col.max().alias(key + "max")]
+            exprs += [col.min().alias(key + "min"), col.max().alias(key + "max")]
         if c.allowed_values is not None:
             allowed = _allowed_series(c)
-            typed_exprs.append((col.is_not_null() & ~col.is_in(allowed)).sum().alias(key + "not_allowed"))
+            exprs.append((col.is_not_null() & ~col.is_in(allowed)).sum().alias(key + "not_allowed"))
+        if c.allowed_values is not None or c.type is ColumnType.BOOLEAN:
+            sample = col.gather_every(step).drop_nulls()
+            exprs.append(sample.value_counts(sort=True, name="n").implode().alias(key + "counts"))
         if c.pattern is not None:
-            typed_exprs.append((col.is_not_null() & ~col.str.contains(c.pattern)).sum().alias(key + "no_match"))
+            exprs.append((col.is_not_null() & ~col.str.contains(c.pattern)).sum().alias(key + "no_match"))
         if c.unique:
-            typed_exprs.append(col.drop_nulls().n_unique().alias(key + "distinct"))
+            exprs.append(col.drop_nulls().n_unique().alias(key + "distinct"))
         if c.type is ColumnType.STRING and c.allowed_values is None:
-            typed_exprs += [
+            exprs += [
                 col.approx_n_unique().alias(key + "approx_distinct"),
                 col.str.len_chars().min().alias(key + "min_length"),
                 col.str.len_chars().max().alias(key + "max_length"),
             ]
-    counts: dict[str, object] = {}
-    if raw_exprs:
-        counts.update(frame.select(raw_exprs).row(0, named=True))
-    if typed_exprs:
-        counts.update(typed.select(typed_exprs).row(0, named=True))
+    counts: dict[str, object] = {"\x00sample_step": step}
+    if exprs:
+        counts.update(typed.select(exprs).row(0, named=True))
     for c in columns:
-        if c.allowed_values is not None or c.type is ColumnType.BOOLEAN:
-            vc = typed.get_column(c.name).drop_nulls().value_counts(sort=True)
-            counts[c.name + "\x00top"] = [(str(v), int(n)) for v, n in vc.head(TOP_VALUES).iter_rows()]
+        # Values that were null before coercion; the rest of the nulls are values of the wrong type.
+        counts[c.name + "\x00raw_nulls"] = counts[c.name + "\x00nulls"]
+    if coerced:
+        raw = frame.select([pl.col(c.name).null_count().alias(c.name) for c in coerced]).row(0, named=True)
+        for name, nulls in raw.items():
+            counts[name + "\x00raw_nulls"] = nulls
+    for c in columns:
+        key = c.name + "\x00"
+        if key + "counts" in counts:
+            value_counts = counts.pop(key + "counts")
+            counts[key + "top"] = [(str(v[c.name]), int(v["n"])) for v in value_counts[:TOP_VALUES]]  # type: ignore[index]
+        if key + "histogram" in counts:
+            counts[key + "histogram"] = [int(n) for n in counts[key + "histogram"]]  # type: ignore[union-attr]
     return counts
 
 
@@ -459,36 +480,16 @@ def _with_examples(
 # --- profile -------------------------------------------------------------------------------------
 
 
-def _profile_of(c: Column, counts: dict[str, object], typed: pl.DataFrame) -> dict[str, object]:
+def _profile_of(c: Column, counts: dict[str, object]) -> dict[str, object]:
     key = c.name + "\x00"
     profile: dict[str, object] = {"type": str(c.type), "nulls": counts[key + "nulls"]}
-    for field in ("min", "max", "mean", "std", "approx_distinct", "min_length", "max_length", "distinct"):
+    for field in ("min", "max", "mean", "std", "approx_distinct", "min_length", "max_length", "distinct", "histogram"):
         value = counts.get(key + field)
         if value is not None:
             profile[field] = value.isoformat() if hasattr(value, "isoformat") else value
     if key + "top" in counts:
         profile["top_values"] = counts[key + "top"]
-    if c.type.is_numeric:
-        profile["histogram"] = _histogram(typed.get_column(c.name), counts.get(key + "min"), counts.get(key + "max"))
     return profile
-
-
-def _histogram(series: pl.Series, low: object, high: object) -> list[int]:
-    """Counts in ``HISTOGRAM_BINS`` equal-width bins between the column's min and max."""
-    if low is None or high is None:
-        return []
-    low_f, high_f = float(low), float(high)  # type: ignore[arg-type]
-    values = series.drop_nulls().drop_nans() if series.dtype.is_float() else series.drop_nulls()
-    if high_f <= low_f:
-        return [values.len()]
-    width = (high_f - low_f) / HISTOGRAM_BINS
-    bins = ((values.cast(pl.Float64) - low_f) / width).floor().clip(0, HISTOGRAM_BINS - 1).cast(pl.Int32)
-    counts = bins.value_counts()
-    hist = [0] * HISTOGRAM_BINS
-    for b, n in counts.iter_rows():
-        if b is not None:
-            hist[b] = int(n)
-    return hist
 
 
 def _article(t: ColumnType) -> str:

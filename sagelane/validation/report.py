@@ -71,6 +71,8 @@ class ValidationReport:
     error: dict[str, str] | None
     duration_ms: float
     validated_at: str
+    # Rows the profile's charts were drawn from (an even sample on big files); every number is exact.
+    profile_sample_rows: int | None = None
     engine: str = field(default_factory=lambda: f"polars {pl.__version__}")
     report_version: int = REPORT_VERSION
     sagelane_version: str = __version__
@@ -86,6 +88,7 @@ class ValidationReport:
         header: list[str],
         rules: list[RuleResult],
         profile: dict[str, dict[str, Any]],
+        profile_sample_rows: int | None,
         seconds: float,
     ) -> ValidationReport:
         failed = any(not r.passed for r in rules)
@@ -103,6 +106,7 @@ class ValidationReport:
             error=None,
             duration_ms=round(seconds * 1000, 1),
             validated_at=_now(),
+            profile_sample_rows=profile_sample_rows,
         )
 
     @classmethod
@@ -227,7 +231,13 @@ def render_html(report: ValidationReport) -> str:
             )
         parts.append("</table>")
     if report.profile:
-        parts.append("<h2>Column profile</h2><div class=cards>")
+        sampled = report.profile_sample_rows
+        note = (
+            f"<p><small>Charts drawn from an even sample of {sampled:,} rows; all figures are exact.</small></p>"
+            if sampled is not None and report.rows and sampled < report.rows
+            else ""
+        )
+        parts.append(f"<h2>Column profile</h2>{note}<div class=cards>")
         for name, prof in report.profile.items():
             parts.append(_profile_card(name, prof, report.rows or 0))
         parts.append("</div>")
