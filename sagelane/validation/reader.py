@@ -155,8 +155,8 @@ def _inflated(path: Path, name: str, limits: Limits) -> Iterator[Path]:
             except EOFError:
                 raise InputReadError(
                     "truncated_gzip",
-                    f"{name} is a truncated gzip file: the stream ends after {written:,} bytes without its "
-                    "end marker (was the upload interrupted?)",
+                    f"{name} is a truncated gzip file: its {compressed_size:,} bytes end before the gzip end "
+                    "marker (was the upload interrupted?)",
                 ) from None
             except (gzip.BadGzipFile, zlib.error) as exc:
                 raise InputReadError("corrupt_gzip", f"{name} is not a valid gzip file: {exc}") from None
