@@ -16,6 +16,7 @@ version whose run failed may be claimed again.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from aws_cdk import Duration
@@ -43,9 +44,22 @@ class IngestFunctions:
     quarantine: lambda_.IFunction
 
 
+# Characters a States.Format template may hold here. Quotes and backslashes need escaping inside
+# intrinsic functions (CDK does not escape them) and some interpreters reject ';': keep templates plain.
+_PLAIN_TEMPLATE = re.compile(r"^[A-Za-z0-9 .,:()/{}_#=+-]*$")
+
+
+def fmt(template: str, *paths: str) -> str:
+    """``States.Format(template, paths...)``, refusing template text that would break the definition."""
+    if not _PLAIN_TEMPLATE.match(template):
+        bad = sorted(set(re.sub(r"[A-Za-z0-9 .,:()/{}_#=+-]", "", template)))
+        raise ValueError(f"States.Format template holds characters that need escaping: {bad}: {template!r}")
+    return sfn.JsonPath.format(template, *paths)
+
+
 def object_id() -> str:
     """The ledger key of the object version in the state input."""
-    return sfn.JsonPath.format(
+    return fmt(
         "{}/{}#{}",
         sfn.JsonPath.string_at("$.bucket"),
         sfn.JsonPath.string_at("$.key"),
@@ -114,7 +128,7 @@ def build_ingest_definition(
     notify_failure = notify(
         "NotifyFailure",
         "SageLane ingest failed",
-        sfn.JsonPath.format(
+        fmt(
             "Ingest of s3://{}/{} (dataset {}) failed: {}: {}",
             s("$.bucket"), s("$.key"), s("$.dataset"), s("$.error.Error"), s("$.error.Cause"),
         ),
@@ -138,7 +152,9 @@ def build_ingest_definition(
             "status": tasks.DynamoAttributeValue.from_string(RUNNING),
             "dataset": tasks.DynamoAttributeValue.from_string(s("$.dataset")),
             "execution": tasks.DynamoAttributeValue.from_string(s("$$.Execution.Id")),
-            "started_at": tasks.DynamoAttributeValue.from_string(s("$$.Execution.StartTime")),
+            # $$.State.EnteredTime, not $$.Execution.StartTime: the same instant here, and an ISO string in
+            # every interpreter (moto hands StartTime over as a datetime object).
+            "started_at": tasks.DynamoAttributeValue.from_string(s("$$.State.EnteredTime")),
         },
         condition_expression="attribute_not_exists(object_id) OR #status = :failed",
         expression_attribute_names={"#status": "status"},
@@ -155,9 +171,9 @@ def build_ingest_definition(
         .next(guarded(notify(
             "NotifyRefused",
             "SageLane ingest refused a file",
-            sfn.JsonPath.format(
-                "s3://{}/{} (dataset {}) is {} bytes, above the Lambda validation engine's limit of "
-                + f"{max_object_bytes} bytes. The file is kept in the raw zone; split it, or raise "
+            fmt(
+                "s3://{}/{} (dataset {}) is {} bytes, above the limit of the Lambda validation engine "
+                + f"({max_object_bytes} bytes). The file is kept in the raw zone. Split it, or raise "
                 + "ingest.lambda_max_object_mb in the environment config.",
                 s("$.bucket"), s("$.key"), s("$.dataset"), s("$.size"),
             ),
@@ -181,7 +197,7 @@ def build_ingest_definition(
         .next(guarded(notify(
             "NotifyRejected",
             "SageLane: a file was quarantined",
-            sfn.JsonPath.format(
+            fmt(
                 "s3://{}/{} (dataset {}) was rejected: {} The file was copied to {} and its report is {}. "
                 "The original stays in the raw zone.",
                 s("$.bucket"), s("$.key"), s("$.dataset"), s("$.validation.summary"),

@@ -19,6 +19,8 @@ for name, value in {
 }.items():
     os.environ[name] = value
 os.environ.pop("AWS_PROFILE", None)
+# jsii prints a banner on every start under an end-of-life Node unless told which majors to hush.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,19,20,21,23")
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +48,18 @@ def churn(project):
 @pytest.fixture(scope="session")
 def penguins_csv() -> Path:
     return ROOT / "samples" / "penguins.csv"
+
+
+@pytest.fixture(scope="session")
+def dev(root, tmp_path_factory):
+    """The dev environment's cloud assembly, synthesized once per session (cdk-nag included)."""
+    from tests.synth import synthesize
+
+    return synthesize(root, "dev", tmp_path_factory.mktemp("cdk-dev"))
+
+
+@pytest.fixture(scope="session")
+def prod(root, tmp_path_factory):
+    from tests.synth import synthesize
+
+    return synthesize(root, "prod", tmp_path_factory.mktemp("cdk-prod"))

@@ -12,8 +12,15 @@ from sagelane.errors import UnknownDatasetError
 from sagelane.ingest.steps import Lake
 from sagelane.validation import Limits
 
-# The function's code asset carries the contracts, as JSON, beside the package (see stacks/constructs).
-DEFAULT_CONTRACTS_DIR = Path(__file__).resolve().parent.parent.parent / "contracts"
+
+def contracts_dir() -> Path:
+    """Where the deployed contracts (JSON) are: ``contracts/`` at the root of the function's code asset.
+
+    ``LAMBDA_TASK_ROOT`` is set by the Lambda runtime (and by the embedded AWS) to that root.
+    """
+    if os.environ.get(settings.CONTRACTS_DIR):
+        return Path(os.environ[settings.CONTRACTS_DIR])
+    return Path(os.environ.get("LAMBDA_TASK_ROOT", Path(__file__).resolve().parent.parent.parent)) / "contracts"
 
 
 def lake() -> Lake:
@@ -34,7 +41,7 @@ def limits() -> Limits:
 
 @functools.cache
 def contract(dataset: str) -> Contract:
-    folder = Path(os.environ.get(settings.CONTRACTS_DIR, DEFAULT_CONTRACTS_DIR))
+    folder = contracts_dir()
     path = folder / f"{dataset}.json"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in folder.glob("*.json"))) or "none"

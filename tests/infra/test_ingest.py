@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from sagelane import settings
-from tests.infra.conftest import definition
+from tests.synth import definition
 
 
 def _join(value) -> str:

@@ -8,7 +8,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 
 from stacks.constructs.nag import acknowledge
-from tests.infra.conftest import cdk_context
+from tests.synth import cdk_context
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

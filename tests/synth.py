@@ -1,4 +1,4 @@
-"""Synthesize each environment once per test session (jsii costs seconds per process)."""
+"""Synthesizing the app in tests: once per environment and session (jsii costs seconds per process)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 
 @dataclass
@@ -28,7 +27,7 @@ def cdk_context(root: Path) -> dict[str, Any]:
     return json.loads((root / "cdk.json").read_text())["context"]
 
 
-def _synth(root: Path, env: str, outdir: Path) -> Synth:
+def synthesize(root: Path, env: str, outdir: Path) -> Synth:
     from sagelane.config import load_project
     from stacks.app import build_app
 
@@ -37,16 +36,6 @@ def _synth(root: Path, env: str, outdir: Path) -> Synth:
     templates = {s.stack_name: s.template for s in assembly.stacks}
     stacks = {c.stack_name: c for c in app.node.children if hasattr(c, "stack_name")}
     return Synth(env=env, outdir=outdir, templates=templates, stacks=stacks)
-
-
-@pytest.fixture(scope="session")
-def dev(root, tmp_path_factory) -> Synth:
-    return _synth(root, "dev", tmp_path_factory.mktemp("cdk-dev"))
-
-
-@pytest.fixture(scope="session")
-def prod(root, tmp_path_factory) -> Synth:
-    return _synth(root, "prod", tmp_path_factory.mktemp("cdk-prod"))
 
 
 def definition(template: dict[str, Any]) -> dict[str, Any]:

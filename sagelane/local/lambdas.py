@@ -1,0 +1,161 @@
+"""Lambda functions run in-process: the real handler behind ``lambda:Invoke`` (no Docker).
+
+A ``before-call.lambda.Invoke`` hook on botocore answers invocations of registered functions by importing
+the function's ``handler.py`` from its synthesized code asset and calling it with the function's
+environment variables set, the way the Lambda runtime would. An exception becomes ``FunctionError:
+Unhandled`` with ``errorType`` = the exception's class name — which is how Step Functions' Retry / Catch
+see Lambda errors in the cloud. Invocations are serialized: handlers read ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import traceback
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import botocore.handlers
+from botocore.awsrequest import AWSResponse
+from botocore.response import StreamingBody
+
+log = logging.getLogger("sagelane.local")
+
+
+@dataclass
+class LocalFunction:
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str  # "handler.lambda_handler"
+    environment: dict[str, str]
+    invocations: int = 0
+    _module: ModuleType | None = field(default=None, repr=False)
+
+    def entry_point(self) -> Callable[[Any, Any], Any]:
+        module_file, function = self.handler.rsplit(".", 1)
+        if self._module is None:
+            path = self.code_dir / f"{module_file.replace('.', '/')}.py"
+            spec = importlib.util.spec_from_file_location(f"sagelane_local_fn_{self.name}", path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+            self._module = module
+        return getattr(self._module, function)
+
+
+class _Context:
+    """What the Lambda runtime passes as ``context``."""
+
+    def __init__(self, fn: LocalFunction, memory_mb: int = 1024) -> None:
+        self.function_name = fn.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = fn.arn
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{fn.name}"
+        self.log_stream_name = "local"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 900_000
+
+
+class LocalLambda:
+    """The registry of functions run in-process, and the botocore hook that runs them."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, LocalFunction] = {}
+        self._lock = threading.RLock()
+
+    def register(self, fn: LocalFunction) -> None:
+        self.functions[fn.name] = fn
+        self.functions[fn.arn] = fn
+
+    def lookup(self, name_or_arn: str) -> LocalFunction | None:
+        if name_or_arn in self.functions:
+            return self.functions[name_or_arn]
+        # qualified ARNs (…:function:name:$LATEST) and partial ARNs
+        base = name_or_arn.split(":function:")[-1].split(":")[0]
+        return self.functions.get(base)
+
+    def install(self) -> None:
+        """Answer lambda:Invoke for registered functions in every botocore session created from now on.
+
+        moto's Step Functions interpreter creates its own clients, so the hook goes into botocore's
+        built-in handlers (which every new session copies) and the cached default session is dropped.
+        """
+        entry = ("before-call.lambda.Invoke", self._on_invoke)
+        if entry not in botocore.handlers.BUILTIN_HANDLERS:
+            botocore.handlers.BUILTIN_HANDLERS.append(entry)
+        self._entry = entry
+        boto3.DEFAULT_SESSION = None
+
+    def uninstall(self) -> None:
+        entry = getattr(self, "_entry", None)
+        if entry in botocore.handlers.BUILTIN_HANDLERS:
+            botocore.handlers.BUILTIN_HANDLERS.remove(entry)
+        boto3.DEFAULT_SESSION = None
+
+    def invoke(self, fn: LocalFunction, event: Any) -> tuple[Any, str | None]:
+        """Run the handler; returns (payload, function_error)."""
+        with self._lock:
+            saved = dict(os.environ)
+            os.environ.update(fn.environment)
+            # What the Lambda runtime itself sets.
+            os.environ.update(
+                {
+                    "LAMBDA_TASK_ROOT": str(fn.code_dir),
+                    "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+                    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                    "AWS_EXECUTION_ENV": "sagelane-local",
+                }
+            )
+            fn.invocations += 1
+            try:
+                result = fn.entry_point()(event, _Context(fn))
+                return result, None
+            except Exception as exc:  # the handler's failure is the invocation's result
+                log.info("function %s raised %s: %s", fn.name, type(exc).__name__, exc)
+                trace = traceback.format_exception(exc)
+                return {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": trace}, "Unhandled"
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+
+    def _on_invoke(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        # ``params`` is the serialized request: /2015-03-31/functions/<name or ARN>/invocations + body
+        path = urllib.parse.unquote(params.get("url_path", ""))
+        match = re.search(r"/functions/([^/]+)/invocations", path)
+        fn = self.lookup(match.group(1)) if match else None
+        if fn is None:
+            return None  # not ours: let the call go on
+        raw = params.get("body") or b"{}"
+        event = json.loads((raw.read() if hasattr(raw, "read") else raw) or b"{}")
+        payload, error = self.invoke(fn, event)
+        body = json.dumps(payload, default=str).encode()
+        headers = {"X-Amz-Executed-Version": "$LATEST"}
+        parsed: dict[str, Any] = {
+            "StatusCode": 200,
+            "ExecutedVersion": "$LATEST",
+            "Payload": StreamingBody(io.BytesIO(body), len(body)),
+            "ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": headers},
+        }
+        if error:
+            parsed["FunctionError"] = error
+            headers["X-Amz-Function-Error"] = error
+        return AWSResponse(fn.arn, 200, headers, None), parsed

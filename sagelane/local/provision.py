@@ -1,0 +1,281 @@
+"""Create, in moto, what a synthesized cloud assembly declares — the way CloudFormation would.
+
+moto's own CloudFormation cannot deploy these templates (no alarms, bucket policies, model package
+groups; custom resources need Docker), so each resource type the flows use is created here through the
+regular AWS APIs, in dependency order, with intrinsics resolved (``assembly.Resolver``). Types that have
+no local meaning (IAM, log groups, layers...) are listed in the summary as skipped, never dropped
+silently. Lambda functions are registered to run in-process (``lambdas.LocalLambda``).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from sagelane.local.assembly import AssemblyError, Resolver, Stack
+from sagelane.local.lambdas import LocalFunction, LocalLambda
+
+ROLE_ARN = "arn:aws:iam::{account}:role/sagelane-local"
+
+
+@dataclass
+class Rule:
+    """An EventBridge rule with targets the local event pump delivers to."""
+
+    stack: str
+    name: str
+    pattern: dict[str, Any]
+    targets: list[dict[str, Any]]  # resolved CloudFormation targets
+
+
+@dataclass
+class Summary:
+    created: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def lines(self) -> list[str]:
+        out = [f"  created {n:>3} {t}" for t, n in sorted(self.created.items()) if n]
+        out += [f"  skipped {n:>3} {t} (no local meaning)" for t, n in sorted(self.skipped.items())]
+        return out
+
+
+# Resource types that exist only for IAM, logging or deployment mechanics.
+SKIPPED = {
+    "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Logs::LogGroup",
+    "AWS::Lambda::LayerVersion", "AWS::Lambda::Permission", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy", "AWS::CDK::Metadata", "AWS::KMS::Alias",
+}
+
+
+class Provisioner:
+    def __init__(self, *, account: str, region: str, functions: LocalLambda) -> None:
+        self.account = account
+        self.region = region
+        self.resolver = Resolver(account=account, region=region)
+        self.functions = functions
+        self.rules: list[Rule] = []
+        self.summary = Summary()
+        self.events_tap_queue_url: str | None = None
+        self._clients: dict[str, Any] = {}
+        self._handlers: dict[str, Callable[[Stack, str, dict[str, Any]], None]] = {
+            "AWS::S3::Bucket": self._bucket,
+            "Custom::S3BucketNotifications": self._bucket_notifications,
+            "AWS::KMS::Key": self._kms_key,
+            "AWS::SNS::Topic": self._topic,
+            "AWS::SNS::Subscription": self._subscription,
+            "AWS::SQS::Queue": self._queue,
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::SecretsManager::Secret": self._secret,
+            "AWS::Glue::Database": self._glue_database,
+            "AWS::Glue::Table": self._glue_table,
+            "AWS::SSM::Parameter": self._ssm_parameter,
+            "AWS::Lambda::Function": self._function,
+            "AWS::StepFunctions::StateMachine": self._state_machine,
+            "AWS::Events::Rule": self._rule,
+        }
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=self.region)
+        return self._clients[service]
+
+    # --- driver ------------------------------------------------------------------------------------
+
+    def provision(self, stacks: list[Stack]) -> Summary:
+        for stack in stacks:
+            self._parameters(stack)
+            pending = dict(stack.resources)
+            while pending:
+                progress = False
+                for logical, resource in list(pending.items()):
+                    if not self._ready(stack.name, resource):
+                        continue
+                    self._create(stack, logical, resource)
+                    del pending[logical]
+                    progress = True
+                if not progress:
+                    blocked = ", ".join(sorted(pending)[:5])
+                    raise AssemblyError(f"{stack.name}: cannot resolve references of {blocked}")
+            self._outputs(stack)
+        return self.summary
+
+    def _ready(self, stack: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] in SKIPPED or resource["Type"] not in self._handlers:
+            return True
+        try:
+            self.resolver.resolve(stack, resource.get("Properties", {}))
+            return True
+        except AssemblyError:
+            return False
+
+    def _create(self, stack: Stack, logical: str, resource: dict[str, Any]) -> None:
+        type_ = resource["Type"]
+        handler = self._handlers.get(type_)
+        if handler is None:
+            self.summary.skipped[type_] += 1
+            # Skipped resources still answer Ref / GetAtt with a plausible value.
+            self.resolver.refs[f"{stack.name}/{logical}"] = f"local-{logical}"
+            self.resolver.attrs[f"{stack.name}/{logical}.Arn"] = self._arn("iam", f"role/{logical}", region="")
+            return
+        props = self.resolver.resolve(stack.name, resource.get("Properties", {}))
+        handler(stack, logical, props)
+        self.summary.created[type_] += 1
+
+    def _parameters(self, stack: Stack) -> None:
+        for name, parameter in stack.template.get("Parameters", {}).items():
+            default = parameter.get("Default", "")
+            if "SSM::Parameter" in parameter.get("Type", ""):
+                default = f"local-ssm:{default}"  # e.g. the Powertools layer ARN: no local meaning
+            self.resolver.parameters[f"{stack.name}/{name}"] = str(default)
+
+    def _outputs(self, stack: Stack) -> None:
+        for output in stack.template.get("Outputs", {}).values():
+            export = output.get("Export")
+            if export:
+                name = self.resolver.resolve(stack.name, export["Name"])
+                self.resolver.exports[name] = self.resolver.resolve(stack.name, output["Value"])
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _arn(self, service: str, resource: str, *, region: str | None = None) -> str:
+        region = self.region if region is None else region
+        return f"arn:aws:{service}:{region}:{self.account}:{resource}"
+
+    def _physical(self, stack: Stack, logical: str, limit: int = 64, lower: bool = False) -> str:
+        name = f"{stack.name}-{logical}"[:limit]
+        return name.lower() if lower else name
+
+    def _ref(self, stack: Stack, logical: str, value: str, **attrs: str) -> None:
+        self.resolver.refs[f"{stack.name}/{logical}"] = value
+        for attr, attr_value in attrs.items():
+            self.resolver.attrs[f"{stack.name}/{logical}.{attr}"] = attr_value
+
+    # --- resource types ----------------------------------------------------------------------------
+
+    def _bucket(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("BucketName") or self._physical(stack, logical, 63, lower=True)
+        s3 = self.client("s3")
+        if self.region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
+        if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        encryption = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration")
+        if encryption:  # CloudFormation's property names differ from the API's here
+            rules = [
+                {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
+                 **({"BucketKeyEnabled": r["BucketKeyEnabled"]} if "BucketKeyEnabled" in r else {})}
+                for r in encryption
+            ]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        self._ref(stack, logical, name, Arn=f"arn:aws:s3:::{name}", DomainName=f"{name}.s3.amazonaws.com",
+                  RegionalDomainName=f"{name}.s3.{self.region}.amazonaws.com")
+
+    def _bucket_notifications(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        config = props.get("NotificationConfiguration", {})
+        self.client("s3").put_bucket_notification_configuration(
+            Bucket=props["BucketName"], NotificationConfiguration=config
+        )
+        self._ref(stack, logical, f"notifications-{props['BucketName']}")
+
+    def _kms_key(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        key = self.client("kms").create_key(Description=props.get("Description", logical))["KeyMetadata"]
+        self._ref(stack, logical, key["KeyId"], Arn=key["Arn"], KeyId=key["KeyId"])
+
+    def _topic(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("TopicName") or self._physical(stack, logical, 256)
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        self._ref(stack, logical, arn, TopicName=name, TopicArn=arn)
+
+    def _subscription(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        arn = self.client("sns").subscribe(
+            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props.get("Endpoint", "")
+        )["SubscriptionArn"]
+        self._ref(stack, logical, arn)
+
+    def _queue(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("QueueName") or self._physical(stack, logical, 80)
+        url = self.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+        arn = self._arn("sqs", name)
+        self._ref(stack, logical, url, Arn=arn, QueueName=name, QueueUrl=url)
+
+    def _table(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("TableName") or self._physical(stack, logical, 255)
+        self.client("dynamodb").create_table(
+            TableName=name,
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+        )
+        self._ref(stack, logical, name, Arn=self._arn("dynamodb", f"table/{name}"))
+
+    def _secret(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("Name") or self._physical(stack, logical, 256)
+        generate = props.get("GenerateSecretString")
+        value = props.get("SecretString") or secrets.token_urlsafe(int(generate.get("PasswordLength", 32)) if generate else 32)
+        arn = self.client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
+        self._ref(stack, logical, arn, Id=arn)
+
+    def _glue_database(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        database = props["DatabaseInput"]
+        self.client("glue").create_database(DatabaseInput=database)
+        self._ref(stack, logical, database["Name"])
+
+    def _glue_table(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        table = props["TableInput"]
+        self.client("glue").create_table(DatabaseName=props["DatabaseName"], TableInput=table)
+        self._ref(stack, logical, table["Name"])
+
+    def _ssm_parameter(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("Name") or f"/local/{stack.name}/{logical}"
+        self.client("ssm").put_parameter(Name=name, Value=props["Value"], Type=props.get("Type", "String"), Overwrite=True)
+        self._ref(stack, logical, name)
+
+    def _function(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("FunctionName") or self._physical(stack, logical, 64)
+        arn = self._arn("lambda", f"function:{name}")
+        self._ref(stack, logical, name, Arn=arn)
+        if "ZipFile" in props.get("Code", {}):
+            # Inline code: CDK's own custom-resource handlers, whose work the provisioner does itself
+            # (e.g. Custom::S3BucketNotifications).
+            self.summary.skipped["AWS::Lambda::Function (CDK custom-resource handler)"] += 1
+            self.summary.created["AWS::Lambda::Function"] -= 1
+            return
+        code_dir = stack.asset_dir(logical)
+        environment = {k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()}
+        self.functions.register(
+            LocalFunction(name=name, arn=arn, code_dir=code_dir, handler=props["Handler"], environment=environment)
+        )
+
+    def _state_machine(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("StateMachineName") or self._physical(stack, logical, 80)
+        definition = props["DefinitionString"]
+        if not isinstance(definition, str):
+            definition = json.dumps(definition)
+        arn = self.client("stepfunctions").create_state_machine(
+            name=name, definition=definition, roleArn=ROLE_ARN.format(account=self.account)
+        )["stateMachineArn"]
+        self._ref(stack, logical, arn, Name=name, Arn=arn)
+
+    def _rule(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("Name") or self._physical(stack, logical, 64)
+        events = self.client("events")
+        pattern = props["EventPattern"]
+        arn = events.put_rule(Name=name, EventPattern=json.dumps(pattern), State=props.get("State", "ENABLED"))["RuleArn"]
+        # moto matches the pattern; matched events land in the tap queue, the pump delivers them to the
+        # rule's real targets (moto's EventBridge cannot deliver to Step Functions or Lambda).
+        events.put_targets(Rule=name, Targets=[{"Id": "sagelane-local-tap", "Arn": self._tap_queue_arn()}])
+        self.rules.append(Rule(stack=stack.name, name=name, pattern=pattern, targets=props.get("Targets", [])))
+        self._ref(stack, logical, name, Arn=arn)
+
+    def _tap_queue_arn(self) -> str:
+        if self.events_tap_queue_url is None:
+            self.events_tap_queue_url = self.client("sqs").create_queue(QueueName="sagelane-local-events-tap")["QueueUrl"]
+        return self._arn("sqs", "sagelane-local-events-tap")
