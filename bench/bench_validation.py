@@ -75,8 +75,18 @@ def ensure_files(rows: int) -> dict[str, Path]:
 
 
 def pandas_validate(path: Path) -> dict[str, int]:
-    dtypes = {"id": "int64", "age": "int64", "visits": "Int64", "amount": "float64", "score": "float64",
-              "ratio": "float64", "temperature": "float64", "country": "string", "plan": "string", "channel": "string"}
+    dtypes = {
+        "id": "int64",
+        "age": "int64",
+        "visits": "Int64",
+        "amount": "float64",
+        "score": "float64",
+        "ratio": "float64",
+        "temperature": "float64",
+        "country": "string",
+        "plan": "string",
+        "channel": "string",
+    }
     if path.suffix == ".csv":
         df = pd.read_csv(path, dtype=dtypes, na_values=["", "NA", "N/A", "null", "NULL"], keep_default_na=False)
     else:
@@ -112,8 +122,15 @@ def best(fn, repeat: int) -> float:
 
 
 def cli_seconds(path: Path, repeat: int) -> float:
-    command = [str(ROOT / ".venv" / "bin" / "sagelane"), "validate", str(path), "--dataset", "bench",
-               "--contract", str(HERE / "bench_contract.yaml")]
+    command = [
+        str(ROOT / ".venv" / "bin" / "sagelane"),
+        "validate",
+        str(path),
+        "--dataset",
+        "bench",
+        "--contract",
+        str(HERE / "bench_contract.yaml"),
+    ]
 
     def run() -> None:
         result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
@@ -132,8 +149,10 @@ def main() -> int:
 
     files = ensure_files(args.rows)
     print(f"validation benchmark — {args.rows:,} rows x 10 columns, best of {args.repeat}")
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"polars {pl.__version__}, pandas {pd.__version__}, cores: {len(__import__('os').sched_getaffinity(0))}")
+    print(
+        f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+        f"polars {pl.__version__}, pandas {pd.__version__}, cores: {len(__import__('os').sched_getaffinity(0))}"
+    )
     # sanity: the engine passes the clean file, and pandas counts the same nulls
     report = validate_file(files["parquet"], CONTRACT).report
     assert report.status == "passed", report.summary

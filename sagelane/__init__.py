@@ -1,2 +1,3 @@
 """SageLane: a serverless MLOps kit for AWS."""
+
 __version__ = "0.1.0"

@@ -47,7 +47,9 @@ def _fail(message: str) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sagelane", description="SageLane: serverless MLOps on AWS, runnable offline.")
+    parser = argparse.ArgumentParser(
+        prog="sagelane", description="SageLane: serverless MLOps on AWS, runnable offline."
+    )
     parser.add_argument("--version", action="version", version=f"sagelane {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -56,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True, help="dataset name (its contract is found through the config)")
     p.add_argument("--contract", type=Path, help="contract file to use instead of the configured one")
     p.add_argument("--report-dir", type=Path, help="write report.json and report.html into this folder")
-    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV), help="environment config (default: dev)")
+    p.add_argument(
+        "--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV), help="environment config (default: dev)"
+    )
     p.add_argument("--json", action="store_true", help="print the JSON report instead of a summary")
     p.set_defaults(handler=_cmd_validate)
 
@@ -116,7 +120,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.status == "passed" else EXIT_FAILED
 
 
-def _write_report(report, folder: Path) -> list[Path]:  # noqa: ANN001
+def _write_report(report, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     json_path, html_path = folder / "report.json", folder / "report.html"
     json_path.write_text(report.to_json(), encoding="utf-8")
@@ -124,7 +128,7 @@ def _write_report(report, folder: Path) -> list[Path]:  # noqa: ANN001
     return [json_path, html_path]
 
 
-def _print_report(report) -> None:  # noqa: ANN001
+def _print_report(report) -> None:
     stream = sys.stdout if report.status == "passed" else sys.stderr
     if report.status == "unreadable":
         print(f"{report.source}: {report.error['message']}", file=sys.stderr)
@@ -164,8 +168,10 @@ def _cmd_contract(args: argparse.Namespace) -> int:
             _fail(str(exc))
             status = EXIT_FAILED
             continue
-        print(f"{path}: ok — dataset {contract.dataset} v{contract.version}, {len(contract.columns)} columns, "
-              f"sha256 {contract.fingerprint[:12]}")
+        print(
+            f"{path}: ok — dataset {contract.dataset} v{contract.version}, {len(contract.columns)} columns, "
+            f"sha256 {contract.fingerprint[:12]}"
+        )
     return status
 
 

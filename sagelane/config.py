@@ -143,8 +143,6 @@ def load_project(env: str, root: Path | None = None) -> Project:
         except ContractError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         if contract.dataset != dataset.name:
-            raise ConfigError(
-                f"{where}: {path} describes dataset {contract.dataset!r}, not {dataset.name!r}"
-            )
+            raise ConfigError(f"{where}: {path} describes dataset {contract.dataset!r}, not {dataset.name!r}")
         contracts[dataset.name] = contract
     return Project(root=root, config=config, contracts=contracts)

@@ -159,9 +159,7 @@ class Contract(_Strict):
         if self.rules.freshness is not None:
             column = by_name.get(self.rules.freshness.column)
             if column is None or column.type not in (ColumnType.DATE, ColumnType.DATETIME):
-                raise ValueError(
-                    f"freshness column {self.rules.freshness.column!r} must be a date or datetime column"
-                )
+                raise ValueError(f"freshness column {self.rules.freshness.column!r} must be a date or datetime column")
         if self.rules.max_rows is not None and self.rules.max_rows < self.rules.min_rows:
             raise ValueError("rules.max_rows is smaller than rules.min_rows")
         return self

@@ -82,6 +82,8 @@ def _synth(root: Path, env: str, out: Path) -> None:
         sys.stderr.write(result.stdout + result.stderr)
         raise SageLaneError(f"cdk synth for {env} failed (exit {result.returncode})")
     stacks = sorted(p.name.removesuffix(".template.json") for p in out.glob("*.template.json"))
-    print(f"   {env}: {len(stacks)} stacks ({', '.join(stacks)}) in {time.perf_counter() - started:.1f} s, "
-          f"cdk-nag clean -> {out.relative_to(root)}")
+    print(
+        f"   {env}: {len(stacks)} stacks ({', '.join(stacks)}) in {time.perf_counter() - started:.1f} s, "
+        f"cdk-nag clean -> {out.relative_to(root)}"
+    )
     shutil.rmtree(out / "asset.tmp", ignore_errors=True)

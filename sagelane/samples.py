@@ -26,7 +26,9 @@ DEFECTS = (
 )
 
 
-def churn_frame(rows: int = 5000, *, seed: int = 7, defects: bool = False, as_of: datetime | None = None) -> pl.DataFrame:
+def churn_frame(
+    rows: int = 5000, *, seed: int = 7, defects: bool = False, as_of: datetime | None = None
+) -> pl.DataFrame:
     if rows < 10:
         raise ValueError("rows must be at least 10")
     rng = np.random.default_rng(seed)
@@ -41,7 +43,10 @@ def churn_frame(rows: int = 5000, *, seed: int = 7, defects: bool = False, as_of
     # Churn depends on plan, tenure, tickets and autopay: learnable but noisy.
     logit = -1.0 + 0.45 * tickets - 0.04 * tenure - 0.8 * autopay + 0.006 * (charges - 50) + rng.normal(0, 0.6, rows)
     churned = rng.random(rows) < 1 / (1 + np.exp(-logit))
-    signup = [(as_of - timedelta(days=int(30.4 * t) + int(d))).date() for t, d in zip(tenure, rng.integers(0, 30, rows), strict=True)]
+    signup = [
+        (as_of - timedelta(days=int(30.4 * t) + int(d))).date()
+        for t, d in zip(tenure, rng.integers(0, 30, rows), strict=True)
+    ]
     last_seconds = rng.integers(0, 20 * 86400, size=rows)
     last_activity = [as_of - timedelta(seconds=int(s)) for s in last_seconds]
     users = [f"user{n}" for n in rng.integers(0, 10**7, size=rows)]
@@ -85,12 +90,18 @@ def _with_defects(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame
     first_id = frame["customer_id"][0]
     return frame.with_columns(
         pl.when(idx.is_in(dup)).then(pl.lit(first_id)).otherwise(pl.col("customer_id")).alias("customer_id"),
-        pl.when(idx.is_in(neg)).then(-pl.col("monthly_charges").abs()).otherwise(pl.col("monthly_charges")).alias("monthly_charges"),
+        pl.when(idx.is_in(neg))
+        .then(-pl.col("monthly_charges").abs())
+        .otherwise(pl.col("monthly_charges"))
+        .alias("monthly_charges"),
         pl.when(idx.is_in(plan)).then(pl.lit("enterprise")).otherwise(pl.col("plan")).alias("plan"),
         pl.when(idx.is_in(mail)).then(pl.lit("not-an-address")).otherwise(pl.col("email")).alias("email"),
     ).with_columns(
         # A broken upstream join: charges missing for 10 % of rows.
-        pl.when(pl.Series(rng.random(n) < 0.10)).then(None).otherwise(pl.col("monthly_charges")).alias("monthly_charges")
+        pl.when(pl.Series(rng.random(n) < 0.10))
+        .then(None)
+        .otherwise(pl.col("monthly_charges"))
+        .alias("monthly_charges")
     )
 
 

@@ -34,7 +34,10 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     requirements = subprocess.run(
         [args.uv, "export", "--frozen", "--only-group", "lambda", "--no-emit-project", "--no-header", "--quiet"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     stamp = hashlib.sha256(f"{PLATFORM}|{PYTHON}|{requirements}".encode()).hexdigest()
     zip_path, stamp_path = OUT / "deps.zip", OUT / "deps.zip.stamp"
@@ -46,10 +49,26 @@ def main() -> int:
         req.write_text(requirements)
         target = Path(tmp) / "python"
         subprocess.run(
-            [args.uv, "pip", "install", "--quiet", "--requirement", str(req), "--target", str(target),
-             "--python-platform", PLATFORM, "--python-version", PYTHON, "--only-binary", ":all:",
-             "--no-deps", "--require-hashes"],
-            cwd=ROOT, check=True,
+            [
+                args.uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--requirement",
+                str(req),
+                "--target",
+                str(target),
+                "--python-platform",
+                PLATFORM,
+                "--python-version",
+                PYTHON,
+                "--only-binary",
+                ":all:",
+                "--no-deps",
+                "--require-hashes",
+            ],
+            cwd=ROOT,
+            check=True,
         )
         partial = zip_path.with_suffix(".zip.partial")
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:

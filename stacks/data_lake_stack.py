@@ -78,8 +78,13 @@ class DataLakeStack(Stack):
             bucket_name = lake_bucket_name(env, name.lower())
             self.bucket_names[name.lower()] = bucket_name
             return SecureBucket(
-                self, name, bucket_name=bucket_name, key=self.key, access_logs=self.access_logs,
-                removal_policy=removal, **props,
+                self,
+                name,
+                bucket_name=bucket_name,
+                key=self.key,
+                access_logs=self.access_logs,
+                removal_policy=removal,
+                **props,
             ).bucket
 
         self.raw = zone(
@@ -156,9 +161,15 @@ class DataLakeStack(Stack):
                         "sagelane:contract_version": str(contract.version),
                         "sagelane:contract_sha256": contract.fingerprint,
                     },
-                    partition_keys=[glue.CfnTable.ColumnProperty(name=k["Name"], type=k["Type"], comment=k["Comment"]) for k in partition_keys()],
+                    partition_keys=[
+                        glue.CfnTable.ColumnProperty(name=k["Name"], type=k["Type"], comment=k["Comment"])
+                        for k in partition_keys()
+                    ],
                     storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                        columns=[glue.CfnTable.ColumnProperty(name=c["Name"], type=c["Type"], comment=c["Comment"]) for c in glue_columns(contract)],
+                        columns=[
+                            glue.CfnTable.ColumnProperty(name=c["Name"], type=c["Type"], comment=c["Comment"])
+                            for c in glue_columns(contract)
+                        ],
                         location=f"s3://{self.curated.bucket_name}/{CURATED_DATA_PREFIX}/{dataset}/",
                         input_format=PARQUET_STORAGE["InputFormat"],
                         output_format=PARQUET_STORAGE["OutputFormat"],
@@ -171,7 +182,12 @@ class DataLakeStack(Stack):
             table.node.add_dependency(database)
             self.tables[dataset] = table
 
-        for name, bucket in {"raw": self.raw, "curated": self.curated, "quarantine": self.quarantine, "artifacts": self.artifacts}.items():
+        for name, bucket in {
+            "raw": self.raw,
+            "curated": self.curated,
+            "quarantine": self.quarantine,
+            "artifacts": self.artifacts,
+        }.items():
             CfnOutput(self, f"{name.capitalize()}BucketName", value=bucket.bucket_name)
             ssm.StringParameter(
                 self,

@@ -87,14 +87,21 @@ class IngestStack(Stack):
                 removal_policy=removal,
             )
 
-        validate = function("Validate", "ingest_validate", "Validate a raw file against its data contract",
-                            ingest.validate_memory_mb, {})
-        curate = function("Curate", "ingest_curate", "Write a validated file to the curated zone as Parquet",
-                          ingest.curate_memory_mb,
-                          {settings.GLUE_DATABASE: lake.glue_database_name,
-                           settings.PII_SALT_SECRET_ARN: lake.pii_salt.secret_arn})
-        quarantine = function("Quarantine", "ingest_quarantine", "Copy a rejected file to the quarantine zone",
-                              512, {})
+        validate = function(
+            "Validate",
+            "ingest_validate",
+            "Validate a raw file against its data contract",
+            ingest.validate_memory_mb,
+            {},
+        )
+        curate = function(
+            "Curate",
+            "ingest_curate",
+            "Write a validated file to the curated zone as Parquet",
+            ingest.curate_memory_mb,
+            {settings.GLUE_DATABASE: lake.glue_database_name, settings.PII_SALT_SECRET_ARN: lake.pii_salt.secret_arn},
+        )
+        quarantine = function("Quarantine", "ingest_quarantine", "Copy a rejected file to the quarantine zone", 512, {})
         self.functions = IngestFunctions(validate.function, curate.function, quarantine.function)
 
         # Least privilege, through grants: each function reaches only its own prefixes.
@@ -121,7 +128,9 @@ class IngestStack(Stack):
                     self.format_arn(service="glue", resource="catalog"),
                     self.format_arn(service="glue", resource="database", resource_name=lake.glue_database_name),
                     *(
-                        self.format_arn(service="glue", resource="table", resource_name=f"{lake.glue_database_name}/{t}")
+                        self.format_arn(
+                            service="glue", resource="table", resource_name=f"{lake.glue_database_name}/{t}"
+                        )
                         for t in project.contracts
                     ),
                 ],
@@ -213,10 +222,26 @@ class IngestStack(Stack):
 
 
 def _retention_name(days: int) -> str:
-    names = {1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
-             60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
-             365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS",
-             1096: "THREE_YEARS", 1827: "FIVE_YEARS", 3653: "TEN_YEARS"}
+    names = {
+        1: "ONE_DAY",
+        3: "THREE_DAYS",
+        5: "FIVE_DAYS",
+        7: "ONE_WEEK",
+        14: "TWO_WEEKS",
+        30: "ONE_MONTH",
+        60: "TWO_MONTHS",
+        90: "THREE_MONTHS",
+        120: "FOUR_MONTHS",
+        150: "FIVE_MONTHS",
+        180: "SIX_MONTHS",
+        365: "ONE_YEAR",
+        400: "THIRTEEN_MONTHS",
+        545: "EIGHTEEN_MONTHS",
+        731: "TWO_YEARS",
+        1096: "THREE_YEARS",
+        1827: "FIVE_YEARS",
+        3653: "TEN_YEARS",
+    }
     return names[days]
 
 

@@ -130,7 +130,11 @@ def build_ingest_definition(
         "SageLane ingest failed",
         fmt(
             "Ingest of s3://{}/{} (dataset {}) failed: {}: {}",
-            s("$.bucket"), s("$.key"), s("$.dataset"), s("$.error.Error"), s("$.error.Cause"),
+            s("$.bucket"),
+            s("$.key"),
+            s("$.dataset"),
+            s("$.error.Error"),
+            s("$.error.Cause"),
         ),
     )
     notify_failure.next(failed)
@@ -161,25 +165,41 @@ def build_ingest_definition(
         expression_attribute_values={":failed": tasks.DynamoAttributeValue.from_string(FAILED)},
         result_path=sfn.JsonPath.DISCARD,
     )
-    claim.add_catch(sfn.Succeed(scope, "AlreadyIngested", comment="the same object version was ingested before"),
-                    errors=[DUPLICATE], result_path=sfn.JsonPath.DISCARD)
+    claim.add_catch(
+        sfn.Succeed(scope, "AlreadyIngested", comment="the same object version was ingested before"),
+        errors=[DUPLICATE],
+        result_path=sfn.JsonPath.DISCARD,
+    )
     claim.add_catch(notify_failure, errors=[sfn.Errors.ALL], result_path="$.error")
 
     # --- too large for the Lambda engine ---
     refused = (
         sfn.Chain.start(guarded(record("RecordRefused", REFUSED)))
-        .next(guarded(notify(
-            "NotifyRefused",
-            "SageLane ingest refused a file",
-            fmt(
-                "s3://{}/{} (dataset {}) is {} bytes, above the limit of the Lambda validation engine "
-                + f"({max_object_bytes} bytes). The file is kept in the raw zone. Split it, or raise "
-                + "ingest.lambda_max_object_mb in the environment config.",
-                s("$.bucket"), s("$.key"), s("$.dataset"), s("$.size"),
-            ),
-        )))
-        .next(sfn.Fail(scope, FILE_TOO_LARGE, error=FILE_TOO_LARGE,
-                       cause=f"object larger than the Lambda engine's limit of {max_object_bytes} bytes"))
+        .next(
+            guarded(
+                notify(
+                    "NotifyRefused",
+                    "SageLane ingest refused a file",
+                    fmt(
+                        "s3://{}/{} (dataset {}) is {} bytes, above the limit of the Lambda validation engine "
+                        + f"({max_object_bytes} bytes). The file is kept in the raw zone. Split it, or raise "
+                        + "ingest.lambda_max_object_mb in the environment config.",
+                        s("$.bucket"),
+                        s("$.key"),
+                        s("$.dataset"),
+                        s("$.size"),
+                    ),
+                )
+            )
+        )
+        .next(
+            sfn.Fail(
+                scope,
+                FILE_TOO_LARGE,
+                error=FILE_TOO_LARGE,
+                cause=f"object larger than the Lambda engine's limit of {max_object_bytes} bytes",
+            )
+        )
     )
 
     # --- validate → curate | quarantine ---
@@ -194,16 +214,24 @@ def build_ingest_definition(
     rejected = (
         sfn.Chain.start(quarantine)
         .next(guarded(record("RecordQuarantined", QUARANTINED, report="$.validation.report_html")))
-        .next(guarded(notify(
-            "NotifyRejected",
-            "SageLane: a file was quarantined",
-            fmt(
-                "s3://{}/{} (dataset {}) was rejected: {} The file was copied to {} and its report is {}. "
-                "The original stays in the raw zone.",
-                s("$.bucket"), s("$.key"), s("$.dataset"), s("$.validation.summary"),
-                s("$.quarantine.quarantine_uri"), s("$.validation.report_html"),
-            ),
-        )))
+        .next(
+            guarded(
+                notify(
+                    "NotifyRejected",
+                    "SageLane: a file was quarantined",
+                    fmt(
+                        "s3://{}/{} (dataset {}) was rejected: {} The file was copied to {} and its report is {}. "
+                        "The original stays in the raw zone.",
+                        s("$.bucket"),
+                        s("$.key"),
+                        s("$.dataset"),
+                        s("$.validation.summary"),
+                        s("$.quarantine.quarantine_uri"),
+                        s("$.validation.report_html"),
+                    ),
+                )
+            )
+        )
         .next(sfn.Fail(scope, DATA_VALIDATION_FAILED, error=DATA_VALIDATION_FAILED, cause_path="$.validation.summary"))
     )
     verdict = (

@@ -9,6 +9,7 @@ own output instead of adding a second copy.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -82,7 +83,10 @@ class Lake:
     def report_prefix(self, obj: IngestObject, *, passed: bool) -> tuple[str, str]:
         """(bucket, prefix) of a validation report: beside the curated data, or beside the quarantined file."""
         if passed:
-            return self.curated_bucket, f"{REPORTS_PREFIX}/{obj.dataset}/{PARTITION_KEY}={obj.ingest_date}/{obj.run_name}/"
+            return (
+                self.curated_bucket,
+                f"{REPORTS_PREFIX}/{obj.dataset}/{PARTITION_KEY}={obj.ingest_date}/{obj.run_name}/",
+            )
         return self.quarantine_bucket, self.quarantine_prefix(obj)
 
     def quarantine_prefix(self, obj: IngestObject) -> str:
@@ -177,13 +181,25 @@ def curate_object(
             # The object changed verdict between steps: only possible if the contract changed mid-run.
             raise SageLaneError(f"{obj.uri} no longer passes its contract: {validation.report.summary}")
         frame = protect_pii(validation.frame, contract, salt)
-        frame = frame.select([pl.col(c.name) if c.name in frame.columns else pl.lit(None).alias(c.name) for c in contract.curated_columns])
+        frame = frame.select(
+            [
+                pl.col(c.name) if c.name in frame.columns else pl.lit(None).alias(c.name)
+                for c in contract.curated_columns
+            ]
+        )
         parquet = Path(tmp) / "curated.parquet"
         frame.write_parquet(parquet, compression="zstd", statistics=True)
         key = f"{lake.curated_partition(obj)}{obj.run_name}.parquet"
-        s3.upload_file(str(parquet), lake.curated_bucket, key, ExtraArgs={"ContentType": "application/vnd.apache.parquet"})
+        s3.upload_file(
+            str(parquet), lake.curated_bucket, key, ExtraArgs={"ContentType": "application/vnd.apache.parquet"}
+        )
     partition = register_partition(glue, lake, contract, obj.ingest_date)
-    return {"curated_uri": f"s3://{lake.curated_bucket}/{key}", "rows": frame.height, "partition": partition, "sha256": sha256}
+    return {
+        "curated_uri": f"s3://{lake.curated_bucket}/{key}",
+        "rows": frame.height,
+        "partition": partition,
+        "sha256": sha256,
+    }
 
 
 def protect_pii(frame: Any, contract: Contract, salt: bytes) -> Any:
@@ -213,7 +229,8 @@ def protect_pii(frame: Any, contract: Contract, salt: bytes) -> Any:
 
 def register_partition(glue: Any, lake: Lake, contract: Contract, ingest_date: str) -> str:
     location = f"{lake.curated_table_location(contract.dataset)}{PARTITION_KEY}={ingest_date}/"
-    try:
+    # another file of the same day may have registered it: partitions are per day, files are many
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
         glue.create_partition(
             DatabaseName=lake.glue_database,
             TableName=table_name(contract),
@@ -222,8 +239,6 @@ def register_partition(glue: Any, lake: Lake, contract: Contract, ingest_date: s
                 "StorageDescriptor": {"Columns": glue_columns(contract), "Location": location, **PARQUET_STORAGE},
             },
         )
-    except glue.exceptions.AlreadyExistsException:
-        pass  # another file of the same day registered it: partitions are per day, files are many
     return f"{PARTITION_KEY}={ingest_date}"
 
 

@@ -83,7 +83,7 @@ class Resolver:
             return value
         if len(value) != 1:
             return {k: self.resolve(stack, v) for k, v in value.items()}
-        (fn, arg), = value.items()
+        ((fn, arg),) = value.items()
         if fn == "Ref":
             return self._ref(stack, arg)
         if fn == "Fn::GetAtt":

@@ -55,7 +55,7 @@ class LocalCloud:
         self.functions.uninstall()
 
     @property
-    def resolver(self):  # noqa: ANN201
+    def resolver(self):
         return self.provisioner.resolver
 
     def ref(self, stack: str, construct_id: str) -> str:
@@ -88,7 +88,9 @@ class LocalCloud:
     def deliver(self, event: dict[str, Any]) -> list[Delivery]:
         """Deliver one EventBridge event to the targets of every rule it matches (again, if it was before:
         EventBridge delivers at least once)."""
-        delivered = [self._deliver(rule, target, event) for rule in self._matching_rules(event) for target in rule.targets]
+        delivered = [
+            self._deliver(rule, target, event) for rule in self._matching_rules(event) for target in rule.targets
+        ]
         self.deliveries += delivered
         return delivered
 

@@ -47,9 +47,17 @@ class Summary:
 
 # Resource types that exist only for IAM, logging or deployment mechanics.
 SKIPPED = {
-    "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Logs::LogGroup",
-    "AWS::Lambda::LayerVersion", "AWS::Lambda::Permission", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy",
-    "AWS::SQS::QueuePolicy", "AWS::CDK::Metadata", "AWS::KMS::Alias",
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::Logs::LogGroup",
+    "AWS::Lambda::LayerVersion",
+    "AWS::Lambda::Permission",
+    "AWS::S3::BucketPolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::CDK::Metadata",
+    "AWS::KMS::Alias",
 }
 
 
@@ -170,13 +178,21 @@ class Provisioner:
         encryption = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration")
         if encryption:  # CloudFormation's property names differ from the API's here
             rules = [
-                {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
-                 **({"BucketKeyEnabled": r["BucketKeyEnabled"]} if "BucketKeyEnabled" in r else {})}
+                {
+                    "ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
+                    **({"BucketKeyEnabled": r["BucketKeyEnabled"]} if "BucketKeyEnabled" in r else {}),
+                }
                 for r in encryption
             ]
             s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
-        self._ref(stack, logical, name, Arn=f"arn:aws:s3:::{name}", DomainName=f"{name}.s3.amazonaws.com",
-                  RegionalDomainName=f"{name}.s3.{self.region}.amazonaws.com")
+        self._ref(
+            stack,
+            logical,
+            name,
+            Arn=f"arn:aws:s3:::{name}",
+            DomainName=f"{name}.s3.amazonaws.com",
+            RegionalDomainName=f"{name}.s3.{self.region}.amazonaws.com",
+        )
 
     def _bucket_notifications(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
         config = props.get("NotificationConfiguration", {})
@@ -219,7 +235,9 @@ class Provisioner:
     def _secret(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
         name = props.get("Name") or self._physical(stack, logical, 256)
         generate = props.get("GenerateSecretString")
-        value = props.get("SecretString") or secrets.token_urlsafe(int(generate.get("PasswordLength", 32)) if generate else 32)
+        value = props.get("SecretString") or secrets.token_urlsafe(
+            int(generate.get("PasswordLength", 32)) if generate else 32
+        )
         arn = self.client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
         self._ref(stack, logical, arn, Id=arn)
 
@@ -235,7 +253,9 @@ class Provisioner:
 
     def _ssm_parameter(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
         name = props.get("Name") or f"/local/{stack.name}/{logical}"
-        self.client("ssm").put_parameter(Name=name, Value=props["Value"], Type=props.get("Type", "String"), Overwrite=True)
+        self.client("ssm").put_parameter(
+            Name=name, Value=props["Value"], Type=props.get("Type", "String"), Overwrite=True
+        )
         self._ref(stack, logical, name)
 
     def _function(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
@@ -268,7 +288,9 @@ class Provisioner:
         name = props.get("Name") or self._physical(stack, logical, 64)
         events = self.client("events")
         pattern = props["EventPattern"]
-        arn = events.put_rule(Name=name, EventPattern=json.dumps(pattern), State=props.get("State", "ENABLED"))["RuleArn"]
+        arn = events.put_rule(Name=name, EventPattern=json.dumps(pattern), State=props.get("State", "ENABLED"))[
+            "RuleArn"
+        ]
         # moto matches the pattern; matched events land in the tap queue, the pump delivers them to the
         # rule's real targets (moto's EventBridge cannot deliver to Step Functions or Lambda).
         events.put_targets(Rule=name, Targets=[{"Id": "sagelane-local-tap", "Arn": self._tap_queue_arn()}])
@@ -277,5 +299,7 @@ class Provisioner:
 
     def _tap_queue_arn(self) -> str:
         if self.events_tap_queue_url is None:
-            self.events_tap_queue_url = self.client("sqs").create_queue(QueueName="sagelane-local-events-tap")["QueueUrl"]
+            self.events_tap_queue_url = self.client("sqs").create_queue(QueueName="sagelane-local-events-tap")[
+                "QueueUrl"
+            ]
         return self._arn("sqs", "sagelane-local-events-tap")

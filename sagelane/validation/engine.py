@@ -18,7 +18,7 @@ import polars as pl
 
 from sagelane.contract import Column, ColumnType, Contract
 from sagelane.errors import InputReadError
-from sagelane.validation.reader import Limits, RawTable, closest_name, read_table
+from sagelane.validation.reader import DEFAULT_LIMITS, Limits, RawTable, closest_name, read_table
 from sagelane.validation.report import Example, RuleResult, ValidationReport
 
 MAX_EXAMPLES = 5
@@ -58,7 +58,7 @@ def validate_file(
     contract: Contract,
     *,
     source: str | None = None,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
     now: datetime | None = None,
 ) -> Validation:
     """Validate one file against ``contract``. Never raises for bad input: the report says what is wrong."""
@@ -141,9 +141,7 @@ def _schema_rules(contract: Contract, header: list[str]) -> list[RuleResult]:
             guess = closest_name(column.name, extra)
             parts.append(f"{column.name} (found {guess!r}: renamed?)" if guess else column.name)
         results.append(
-            RuleResult.failure(
-                "schema.missing_columns", None, f"missing column(s): {', '.join(parts)}", len(blocking)
-            )
+            RuleResult.failure("schema.missing_columns", None, f"missing column(s): {', '.join(parts)}", len(blocking))
         )
     else:
         results.append(RuleResult.success("schema.missing_columns", None, "every required column is present"))
@@ -208,9 +206,7 @@ def _coerce(column: Column, source: pl.DataType) -> pl.Expr:
 # --- counting ------------------------------------------------------------------------------------
 
 
-def _count_everything(
-    frame: pl.DataFrame, typed: pl.DataFrame, columns: list[Column], rows: int
-) -> dict[str, object]:
+def _count_everything(frame: pl.DataFrame, typed: pl.DataFrame, columns: list[Column], rows: int) -> dict[str, object]:
     """Every count and figure the rules and the profile need, in one parallel pass over the typed table.
 
     Histograms and category counts, which only draw the profile's charts, read an even sample of the
@@ -354,7 +350,10 @@ def _column_rules(c: Column, counts: dict[str, object], rows: int) -> list[RuleR
         if duplicates:
             results.append(
                 RuleResult.failure(
-                    f"{rule}.unique", c.name, f"{duplicates:,} duplicate value(s) (repeats of an earlier row)", duplicates
+                    f"{rule}.unique",
+                    c.name,
+                    f"{duplicates:,} duplicate value(s) (repeats of an earlier row)",
+                    duplicates,
                 )
             )
         else:
@@ -374,7 +373,9 @@ def _dataset_rules(
     results = []
     if rows < rules.min_rows:
         why = "the file has a header but no data rows" if rows == 0 else f"{rows:,} row(s)"
-        results.append(RuleResult.failure("dataset.min_rows", None, f"{why}; at least {rules.min_rows:,} required", rows))
+        results.append(
+            RuleResult.failure("dataset.min_rows", None, f"{why}; at least {rules.min_rows:,} required", rows)
+        )
     else:
         results.append(RuleResult.success("dataset.min_rows", None, f"{rows:,} rows (minimum {rules.min_rows:,})"))
     if rules.max_rows is not None:
@@ -397,13 +398,18 @@ def _dataset_rules(
         limit = now - timedelta(days=rules.freshness.max_age_days)
         name = rules.freshness.column
         if newest is None:
-            results.append(RuleResult.failure("dataset.freshness", name, f"{name} has no values to judge freshness by", rows))
+            results.append(
+                RuleResult.failure("dataset.freshness", name, f"{name} has no values to judge freshness by", rows)
+            )
         else:
             newest_dt = newest if isinstance(newest, datetime) else datetime(newest.year, newest.month, newest.day)  # type: ignore[attr-defined]
             if newest_dt.tzinfo is None:
                 newest_dt = newest_dt.replace(tzinfo=UTC)
             age_days = (now - newest_dt).total_seconds() / 86400
-            message = f"newest {name} is {newest_dt.isoformat()} ({age_days:.1f} days old; maximum {rules.freshness.max_age_days:g})"
+            message = (
+                f"newest {name} is {newest_dt.isoformat()} "
+                f"({age_days:.1f} days old; maximum {rules.freshness.max_age_days:g})"
+            )
             if newest_dt < limit:
                 results.append(RuleResult.failure("dataset.freshness", name, message, rows))
             else:

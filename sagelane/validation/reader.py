@@ -95,7 +95,10 @@ def detect_format(name: str, head: bytes) -> str:
     return f"{kind}.gz" if compressed else kind
 
 
-def read_table(path: Path, contract: Contract, *, name: str | None = None, limits: Limits = Limits()) -> RawTable:
+DEFAULT_LIMITS = Limits()
+
+
+def read_table(path: Path, contract: Contract, *, name: str | None = None, limits: Limits = DEFAULT_LIMITS) -> RawTable:
     """Read ``path`` as the contract's dataset, or raise :class:`InputReadError` saying why not."""
     name = name or path.name
     try:
@@ -211,8 +214,7 @@ def _read_jsonl(path: Path, fmt: str, name: str, first_line: bytes) -> RawTable:
     if not first_line.lstrip().startswith(b"{"):
         raise InputReadError(
             "not_jsonl",
-            f"{name}: the first line is not a JSON object, so this is not a JSON Lines file "
-            "(one object per line)",
+            f"{name}: the first line is not a JSON object, so this is not a JSON Lines file (one object per line)",
         )
     try:
         frame = pl.read_ndjson(path, infer_schema_length=None)

@@ -110,7 +110,9 @@ class ValidationReport:
         )
 
     @classmethod
-    def unreadable(cls, contract: Contract, *, source: str, code: str, message: str, seconds: float) -> ValidationReport:
+    def unreadable(
+        cls, contract: Contract, *, source: str, code: str, message: str, seconds: float
+    ) -> ValidationReport:
         return cls(
             dataset=contract.dataset,
             contract_version=contract.version,
@@ -217,7 +219,9 @@ def render_html(report: ValidationReport) -> str:
             f"{e(report.error['message'])}</p>"
         )
     if report.rules:
-        parts.append("<h2>Rules</h2><table><tr><th>Result</th><th>Rule</th><th>Detail</th><th>Rows</th><th>Examples</th></tr>")
+        parts.append(
+            "<h2>Rules</h2><table><tr><th>Result</th><th>Rule</th><th>Detail</th><th>Rows</th><th>Examples</th></tr>"
+        )
         for r in report.rules:
             verdict = "<span class=ok>pass</span>" if r.passed else "<span class=ko>FAIL</span>"
             examples = "<br>".join(
@@ -258,7 +262,11 @@ def _profile_card(name: str, prof: dict[str, Any], rows: int) -> str:
     for label in ("min", "max", "mean", "std", "distinct", "approx_distinct", "min_length", "max_length"):
         if label in prof and prof[label] is not None:
             value = prof[label]
-            facts.append(f"{label.replace('_', ' ')} {value:,.4g}" if isinstance(value, float) else f"{label.replace('_', ' ')} {e(str(value))}")
+            facts.append(
+                f"{label.replace('_', ' ')} {value:,.4g}"
+                if isinstance(value, float)
+                else f"{label.replace('_', ' ')} {e(str(value))}"
+            )
     chart = ""
     if prof.get("histogram"):
         chart = _bars([("", n) for n in prof["histogram"]], vertical=True)
@@ -285,7 +293,8 @@ def _bars(items: list[tuple[str, int]], *, vertical: bool) -> str:
     height = row * len(items)
     rects = "".join(
         f"<text x='0' y='{i * row + 13}' font-size='12'>{html.escape(v[:16])}</text>"
-        f"<rect x='{label}' y='{i * row + 3}' width='{n / top * (width - label - 40):.1f}' height='{row - 6}' fill='#3182ce'/>"
+        f"<rect x='{label}' y='{i * row + 3}' width='{n / top * (width - label - 40):.1f}' "
+        f"height='{row - 6}' fill='#3182ce'/>"
         f"<text x='{label + n / top * (width - label - 40) + 4:.1f}' y='{i * row + 13}' font-size='11'>{n:,}</text>"
         for i, (v, n) in enumerate(items)
     )

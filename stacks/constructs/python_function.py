@@ -61,7 +61,9 @@ def stage_code(project: Project, handler: str) -> Path:
         raise ConfigError(f"{handler_dir}/handler.py not found")
     contracts = {name: c.model_dump_json(indent=1) for name, c in sorted(project.contracts.items())}
     digest = hashlib.sha256()
-    sources = sorted(p for p in [*handler_dir.rglob("*.py"), *(root / "sagelane").rglob("*.py")] if "__pycache__" not in p.parts)
+    sources = sorted(
+        p for p in [*handler_dir.rglob("*.py"), *(root / "sagelane").rglob("*.py")] if "__pycache__" not in p.parts
+    )
     for path in sources:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
@@ -101,7 +103,7 @@ class PythonFunction(Construct):
         layers: list[lambda_.ILayerVersion],
         environment: dict[str, str],
         memory_mb: int = 1024,
-        timeout: Duration = Duration.minutes(5),
+        timeout: Duration | None = None,
         ephemeral_storage_mb: int = 512,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
@@ -119,7 +121,7 @@ class PythonFunction(Construct):
             code=lambda_.Code.from_asset(str(stage_code(project, handler))),
             layers=layers,
             memory_size=memory_mb,
-            timeout=timeout,
+            timeout=timeout or Duration.minutes(5),
             ephemeral_storage_size=Size.mebibytes(ephemeral_storage_mb),
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,

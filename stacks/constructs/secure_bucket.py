@@ -32,7 +32,9 @@ class SecureBucket(Construct):
         noncurrent_version_days: int | None = None,
     ) -> None:
         super().__init__(scope, id)
-        rules = [s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7))]
+        rules = [
+            s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7))
+        ]
         if noncurrent_version_days is not None:
             rules.append(
                 s3.LifecycleRule(

@@ -74,7 +74,9 @@ def moto_lake(project, monkeypatch):
                     },
                 },
             )
-        salt_arn = boto3.client("secretsmanager", region_name=REGION).create_secret(Name="salt", SecretString=SALT)["ARN"]
+        salt_arn = boto3.client("secretsmanager", region_name=REGION).create_secret(Name="salt", SecretString=SALT)[
+            "ARN"
+        ]
         # What the stacks set on the functions (see stacks/ingest_stack.py).
         for name, value in {
             settings.RAW_BUCKET: lake.raw_bucket,

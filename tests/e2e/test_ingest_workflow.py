@@ -78,7 +78,9 @@ def test_good_file_is_curated_end_to_end(cloud, tmp_path):
     assert table.height == 300 and "phone" not in table.columns
     assert not set(table["email"].drop_nulls()) & set(churn_frame(300, seed=5)["email"].drop_nulls())
     assert len(keys(bucket("curated"), "reports/churn/")) == 2
-    ledger = boto3.client("dynamodb", region_name=REGION).scan(TableName=cloud.ref("SageLane-dev-Ingest", "Ledger"))["Items"]
+    ledger = boto3.client("dynamodb", region_name=REGION).scan(TableName=cloud.ref("SageLane-dev-Ingest", "Ledger"))[
+        "Items"
+    ]
     assert [i["status"]["S"] for i in ledger] == ["CURATED"]
 
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 
 def _zone_buckets(synth):
-    return {
-        k: v
-        for k, v in synth.resources("DataLake", "AWS::S3::Bucket").items()
-        if "BucketName" in v["Properties"]
-    }
+    return {k: v for k, v in synth.resources("DataLake", "AWS::S3::Bucket").items() if "BucketName" in v["Properties"]}
 
 
 def test_every_zone_bucket_is_kms_encrypted_with_the_lake_key_and_versioned(dev):
@@ -58,14 +54,19 @@ def test_raw_bucket_sends_events_to_eventbridge_and_ages_out_old_versions(dev):
 
 
 def test_glue_tables_point_at_the_curated_parquet_with_contract_columns(dev, project):
-    tables = {t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"] for t in dev.resources("DataLake", "AWS::Glue::Table").values()}
+    tables = {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
+        for t in dev.resources("DataLake", "AWS::Glue::Table").values()
+    }
     assert set(tables) == {"penguins", "churn"}
     churn = tables["churn"]
     location = churn["StorageDescriptor"]["Location"]
     assert location["Fn::Join"][1][0] == "s3://" and location["Fn::Join"][1][-1] == "/data/churn/"
     columns = {c["Name"]: c["Type"] for c in churn["StorageDescriptor"]["Columns"]}
     assert "phone" not in columns  # pii: drop
-    assert columns["email"] == "string" and columns["last_activity_at"] == "timestamp" and columns["churned"] == "boolean"
+    assert (
+        columns["email"] == "string" and columns["last_activity_at"] == "timestamp" and columns["churned"] == "boolean"
+    )
     assert churn["PartitionKeys"][0]["Name"] == "ingest_date"
     assert churn["Parameters"]["sagelane:contract_sha256"] == project.contract("churn").fingerprint
 

@@ -45,7 +45,11 @@ def test_rule_targets_the_workflow_with_the_object_version_and_a_dead_letter_que
 
 def test_functions_get_the_right_buckets_and_limits_from_the_environment(dev):
     functions = dev.resources("Ingest", "AWS::Lambda::Function")
-    by_service = {f["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]: f for f in functions.values() if "Environment" in f["Properties"]}
+    by_service = {
+        f["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]: f
+        for f in functions.values()
+        if "Environment" in f["Properties"]
+    }
     assert {"sagelane-ingest-validate", "sagelane-ingest-curate", "sagelane-ingest-quarantine"} <= set(by_service)
     for fn in (by_service[f"sagelane-ingest-{n}"] for n in ("validate", "curate", "quarantine")):
         env = fn["Properties"]["Environment"]["Variables"]
@@ -68,7 +72,9 @@ def test_powertools_layer_is_pinned_to_the_locked_version(dev, root):
     locked = next(p["version"] for p in lock["package"] if p["name"] == "aws-lambda-powertools")
     assert locked == settings.POWERTOOLS_VERSION
     parameters = dev.template("Ingest")["Parameters"]
-    paths = [p["Default"] for p in parameters.values() if str(p.get("Default", "")).startswith("/aws/service/powertools")]
+    paths = [
+        p["Default"] for p in parameters.values() if str(p.get("Default", "")).startswith("/aws/service/powertools")
+    ]
     assert paths == [f"/aws/service/powertools/python/arm64/python{settings.LAMBDA_PYTHON_VERSION}/{locked}"]
 
 
@@ -88,7 +94,9 @@ def test_functions_have_exact_actions_on_their_own_prefixes_only(dev):
         for statement in _policy_statements(dev, fragment):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith("s3:") for a in actions):
-                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
                 for r in resources:
                     access[_join(r).split(":::")[-1]] = sorted(actions)
         return access
@@ -99,7 +107,9 @@ def test_functions_have_exact_actions_on_their_own_prefixes_only(dev):
     curated = "sagelane-dev-curated-<AWS::AccountId>-<AWS::Region>"
     quarantine = "sagelane-dev-quarantine-<AWS::AccountId>-<AWS::Region>"
     assert s3_access("ValidateFunctionServiceRole") == {
-        f"{raw}/incoming/*": read, f"{curated}/reports/*": write, f"{quarantine}/*": write,
+        f"{raw}/incoming/*": read,
+        f"{curated}/reports/*": write,
+        f"{quarantine}/*": write,
     }
     assert s3_access("CurateFunctionServiceRole") == {f"{raw}/incoming/*": read, f"{curated}/data/*": write}
     assert s3_access("QuarantineFunctionServiceRole") == {f"{raw}/incoming/*": read, f"{quarantine}/*": write}
@@ -114,7 +124,9 @@ def test_every_task_catches_into_a_notification_and_a_named_failure(dev):
     asl = definition(dev.template("Ingest"))
     states = asl["States"]
     tasks = {name: s for name, s in states.items() if s["Type"] == "Task"}
-    assert {"Claim", "Validate", "Curate", "Quarantine", "NotifyRejected", "NotifyFailure", "RecordFailed"} <= set(tasks)
+    assert {"Claim", "Validate", "Curate", "Quarantine", "NotifyRejected", "NotifyFailure", "RecordFailed"} <= set(
+        tasks
+    )
     for name, task in tasks.items():
         if name == "NotifyFailure":
             assert task["Next"] == "IngestFailed"  # the last resort; it must not loop

@@ -54,9 +54,14 @@ def test_unreadable_file_exits_2_with_one_line(capsys, tmp_path, monkeypatch, ro
         (["validate", "samples/penguins.csv", "--dataset", "iris"], "unknown dataset 'iris'"),
         (["validate", "nope.csv", "--dataset", "penguins"], "nope.csv: no such file"),
         (["validate", "samples", "--dataset", "penguins"], "is a folder, not a file"),
-        (["validate", "samples/penguins.csv", "--dataset", "penguins", "--env", "qa"], "no config for environment 'qa'"),
-        (["validate", "samples/penguins.csv", "--dataset", "churn", "--contract", "contracts/penguins.yaml"],
-         "is the contract of dataset 'penguins', not 'churn'"),
+        (
+            ["validate", "samples/penguins.csv", "--dataset", "penguins", "--env", "qa"],
+            "no config for environment 'qa'",
+        ),
+        (
+            ["validate", "samples/penguins.csv", "--dataset", "churn", "--contract", "contracts/penguins.yaml"],
+            "is the contract of dataset 'penguins', not 'churn'",
+        ),
     ],
 )
 def test_wrong_calls_exit_2_with_a_clear_message(capsys, monkeypatch, root, args, message):
@@ -95,7 +100,11 @@ def test_the_installed_console_script_never_prints_a_traceback(root, tmp_path):
     script = root / ".venv" / "bin" / "sagelane"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "sagelane.cli"]
     result = subprocess.run(
-        [*command, "validate", str(path), "--dataset", "penguins"], cwd=root, capture_output=True, text=True, check=False
+        [*command, "validate", str(path), "--dataset", "penguins"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

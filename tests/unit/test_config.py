@@ -2,6 +2,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from sagelane.config import load_config, load_project
 from sagelane.errors import ConfigError, UnknownDatasetError
@@ -23,14 +24,17 @@ def test_dev_and_prod_configs_load_with_their_contracts(root):
 
 
 def test_config_is_frozen(project):
-    with pytest.raises(Exception):  # pydantic raises ValidationError on assignment to a frozen model
+    with pytest.raises(ValidationError, match="frozen"):
         project.config.name = "other"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda t: t.replace("lambda_max_object_mb: 1024", "lambda_max_object_mb: -3"), "ingest.lambda_max_object_mb: Input should be greater than or equal to 1"),
+        (
+            lambda t: t.replace("lambda_max_object_mb: 1024", "lambda_max_object_mb: -3"),
+            "ingest.lambda_max_object_mb: Input should be greater than or equal to 1",
+        ),
         (lambda t: t.replace("retention_days: 14", "retention_days: 13"), "logging.retention_days: Input should be"),
         (lambda t: t + "surprise: 1\n", "surprise: Extra inputs are not permitted"),
         (lambda t: t.replace("removal_policy: destroy", "removal_policy: maybe"), "lake.removal_policy"),

@@ -28,13 +28,23 @@ def test_shipped_contracts_load_and_have_stable_fingerprints(root):
         ("dataset: x\ncolumns: []\n", "columns: List should have at least 1 item"),
         ("dataset: Bad-Name\ncolumns: [{name: a, type: string}]\n", "dataset: String should match pattern"),
         ("dataset: x\ncolumns: [{name: a, type: text}]\n", "columns.0.type: Input should be"),
-        ("dataset: x\ncolumns: [{name: a, type: string, colour: red}]\n", "columns.0.colour: Extra inputs are not permitted"),
-        ("dataset: x\ncolumns: [{name: a, type: string, min: 1}]\n", "'min' / 'max' apply to integer and float columns"),
-        ("dataset: x\ncolumns: [{name: a, type: integer, min: 5, max: 1}]\n", "'min' (5.0) is greater than 'max' (1.0)"),
+        (
+            "dataset: x\ncolumns: [{name: a, type: string, colour: red}]\n",
+            "columns.0.colour: Extra inputs are not permitted",
+        ),
+        (
+            "dataset: x\ncolumns: [{name: a, type: string, min: 1}]\n",
+            "'min' / 'max' apply to integer and float columns",
+        ),
+        (
+            "dataset: x\ncolumns: [{name: a, type: integer, min: 5, max: 1}]\n",
+            "'min' (5.0) is greater than 'max' (1.0)",
+        ),
         ("dataset: x\ncolumns: [{name: a, type: string, pattern: '(['}]\n", "is not a valid regular expression"),
         ("dataset: x\ncolumns: [{name: a, type: string}, {name: a, type: integer}]\n", "repeated: a"),
         (
-            "dataset: x\ncolumns: [{name: a, type: string}]\ntarget: {column: b, problem_type: regression, primary_metric: rmse}\n",
+            "dataset: x\ncolumns: [{name: a, type: string}]\n"
+            "target: {column: b, problem_type: regression, primary_metric: rmse}\n",
             "target column 'b' is not one of the columns",
         ),
         (
