@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sagelane.contract import NAME_PATTERN, Contract, format_validation_error, load_contract, read_yaml
+from sagelane.contract import NAME_PATTERN, Contract, format_validation_error, load_contract, read_yaml, repeated
 from sagelane.errors import ConfigError, ContractError, UnknownDatasetError
 
 ENV_PATTERN = r"^[a-z][a-z0-9-]{0,9}$"  # short: it is part of bucket names
@@ -74,10 +74,8 @@ class EnvConfig(_Strict):
 
     @model_validator(mode="after")
     def _unique_datasets(self) -> EnvConfig:
-        names = [d.name for d in self.datasets]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"dataset names must be unique; repeated: {', '.join(repeated)}")
+        if duplicates := repeated([d.name for d in self.datasets]):
+            raise ValueError(f"dataset names must be unique; repeated: {', '.join(duplicates)}")
         return self
 
 

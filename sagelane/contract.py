@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -146,8 +147,7 @@ class Contract(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Contract:
         names = [c.name for c in self.columns]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
+        if duplicates := repeated(names):
             raise ValueError(f"column names must be unique; repeated: {', '.join(duplicates)}")
         by_name = {c.name: c for c in self.columns}
         if self.target is not None:
@@ -177,6 +177,11 @@ class Contract(_Strict):
         """sha256 of the contract's canonical JSON: recorded in reports and model lineage."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def repeated(names: list[str]) -> list[str]:
+    """The names that occur more than once, sorted (linear: headers of hostile files can be huge)."""
+    return sorted(name for name, n in Counter(names).items() if n > 1)
 
 
 def format_validation_error(source: str, exc: ValidationError) -> str:

@@ -253,3 +253,15 @@ BAD_FILES: list[Case] = [
         "344 value(s) are not an integer",
     ),
 ]
+
+WIDE_HEADER = ",".join(f"c{i}" for i in range(50_000))
+BAD_FILES.append(
+    Case(
+        "a header of 50,000 columns",
+        "wide.csv",
+        _text(WIDE_HEADER + "\n" + ",".join("1" * 50_000) + "\n"),
+        "failed",
+        ("schema.columns",),
+        "none of the contract's 8 columns appear in the file",
+    )
+)

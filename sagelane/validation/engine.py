@@ -137,8 +137,9 @@ def _schema_rules(contract: Contract, header: list[str]) -> list[RuleResult]:
     blocking = [c for c in missing if not (tolerated and c.nullable and not c.min_non_null_ratio)]
     if blocking:
         parts = []
+        candidates = extra if len(extra) <= 500 else []  # fuzzy hints are for typos, not for 10^5 columns
         for column in blocking:
-            guess = closest_name(column.name, extra)
+            guess = closest_name(column.name, candidates)
             parts.append(f"{column.name} (found {guess!r}: renamed?)" if guess else column.name)
         results.append(
             RuleResult.failure("schema.missing_columns", None, f"missing column(s): {', '.join(parts)}", len(blocking))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sagelane.contract import ColumnType, Contract
+from sagelane.contract import ColumnType, Contract, repeated
 from sagelane.errors import InputReadError
 
 MIB = 1024 * 1024
@@ -265,9 +265,9 @@ def _parse_header(line: bytes, contract: Contract, name: str) -> list[str]:
                     f"{name}: the header is separated by {other!r} but the {contract.dataset} contract expects "
                     f"{delimiter!r}",
                 )
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:
-        raise InputReadError("duplicate_columns", f"{name}: the header repeats column(s) {', '.join(repeated)}")
+    if duplicates := repeated(header):
+        shown = ", ".join(duplicates[:10]) + (" ..." if len(duplicates) > 10 else "")
+        raise InputReadError("duplicate_columns", f"{name}: the header repeats column(s) {shown}")
     return header
 
 

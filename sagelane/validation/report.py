@@ -20,6 +20,7 @@ from sagelane.contract import Contract
 
 REPORT_VERSION = 1
 MAX_VALUE_CHARS = 200
+MAX_COLUMNS_LISTED = 1000
 Status = Literal["passed", "failed", "unreadable"]
 
 
@@ -65,12 +66,13 @@ class ValidationReport:
     status: Status
     format: str | None
     rows: int | None
-    columns: list[str]
+    columns: list[str]  # the file's columns (the first MAX_COLUMNS_LISTED)
     rules: list[RuleResult]
     profile: dict[str, dict[str, Any]]
     error: dict[str, str] | None
     duration_ms: float
     validated_at: str
+    column_count: int | None = None
     # Rows the profile's charts were drawn from (an even sample on big files); every number is exact.
     profile_sample_rows: int | None = None
     engine: str = field(default_factory=lambda: f"polars {pl.__version__}")
@@ -100,7 +102,8 @@ class ValidationReport:
             status="failed" if failed else "passed",
             format=fmt,
             rows=rows,
-            columns=[_shorten(h) for h in header],
+            columns=[_shorten(h) for h in header[:MAX_COLUMNS_LISTED]],
+            column_count=len(header),
             rules=sorted(rules, key=lambda r: r.passed),  # failures first, otherwise in rule order
             profile=profile,
             error=None,
