@@ -1,19 +1,41 @@
-"""boto3 clients, created lazily (never at import time) and shared within a process."""
+"""boto3 clients, created lazily (never at import time) and shared within a process.
+
+Against the embedded AWS (``AWS_ENDPOINT_URL`` on loopback, as ``sagelane local up`` prints it) the
+clients need no real credentials: placeholders are used when none are configured, so nothing can reach
+a real account by accident.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, user_agent_appid="sagelane")
+LOCAL_REGION = "us-east-1"
+
+
+def local_endpoint() -> str | None:
+    """The endpoint when it is the embedded AWS (loopback), else None."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    host = urlparse(endpoint).hostname or ""
+    return endpoint if host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.") else None
 
 
 @functools.cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    session = boto3.session.Session()
+    kwargs: dict[str, Any] = {}
+    if local_endpoint():
+        if session.get_credentials() is None:
+            kwargs.update(aws_access_key_id="sagelane-local", aws_secret_access_key="sagelane-local")
+        if session.region_name is None:
+            kwargs["region_name"] = LOCAL_REGION
+    return session.client(service, config=_CONFIG, **kwargs)  # type: ignore[call-overload]
 
 
 def reset() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC
 from pathlib import Path
 
 from sagelane import __version__
@@ -76,10 +77,41 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", type=Path, nargs="+", help="contract YAML files")
     p.set_defaults(handler=_cmd_contract)
 
-    p = sub.add_parser("demo", help="run the demo: validate the sample data and synthesize the app")
+    p = sub.add_parser("demo", help="run the whole lifecycle offline, on the embedded AWS")
     p.add_argument("--workdir", type=Path, default=Path(".sagelane/demo"), help="where sample files and reports go")
-    p.add_argument("--skip-synth", action="store_true", help="do not run `cdk synth`")
     p.set_defaults(handler=_cmd_demo)
+
+    local = sub.add_parser("local", help="the embedded AWS (moto + local compute)").add_subparsers(metavar="ACTION")
+    p = local.add_parser("up", help="synthesize, provision and serve the embedded AWS (foreground; Ctrl-C stops)")
+    p.add_argument("--port", type=int, default=4599, help="loopback port (default 4599; 0 picks a free one)")
+    p.add_argument("--state-dir", type=Path, default=Path(".sagelane/local"), help="pid file, logs, assembly")
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV), help="environment config")
+    p.set_defaults(handler=_cmd_local_up)
+    p = local.add_parser("down", help="stop an embedded AWS started in the background")
+    p.add_argument("--state-dir", type=Path, default=Path(".sagelane/local"))
+    p.set_defaults(handler=_cmd_local_down)
+
+    data = sub.add_parser("data", help="put data into the lake").add_subparsers(metavar="ACTION")
+    p = data.add_parser("push", help="upload a file under incoming/<dataset>/ in the raw zone")
+    p.add_argument("file", type=Path)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.add_argument("--wait", action="store_true", help="follow the run; exit 1 if the file is not curated")
+    p.add_argument("--timeout", type=float, default=900, help="seconds to wait with --wait (default 900)")
+    p.set_defaults(handler=_cmd_data_push)
+
+    runs = sub.add_parser("runs", help="workflow runs").add_subparsers(metavar="ACTION")
+    p = runs.add_parser("list", help="recent runs, newest first")
+    p.add_argument("--workflow", choices=["ingest", "train", "deploy"])
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_runs_list)
+    p = runs.add_parser("show", help="one run: status, timings and its state history")
+    p.add_argument("id", help="run id (execution name) or execution ARN")
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_runs_show)
     return parser
 
 
@@ -181,7 +213,124 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from sagelane.demo import run_demo
 
-    return run_demo(workdir=args.workdir, synth=not args.skip_synth)
+    return run_demo(workdir=args.workdir)
+
+
+# --- local ---------------------------------------------------------------------------------------
+
+
+def _cmd_local_up(args: argparse.Namespace) -> int:
+    from sagelane.local.runtime import serve
+
+    return serve(env=args.env, port=args.port, state_dir=args.state_dir)
+
+
+def _cmd_local_down(args: argparse.Namespace) -> int:
+    from sagelane.local.runtime import stop_background
+
+    print(stop_background(args.state_dir))
+    return EXIT_OK
+
+
+# --- data / runs ---------------------------------------------------------------------------------
+
+
+def _cmd_data_push(args: argparse.Namespace) -> int:
+    from sagelane.config import load_project
+    from sagelane.data import push
+
+    load_project(args.env).contract(args.dataset)  # an unknown dataset fails here, before any upload
+    pushed = push(args.env, args.dataset, args.file)
+    print(f"uploaded {pushed.uri} ({pushed.bytes:,} bytes, version {pushed.version_id})")
+    if not args.wait:
+        return EXIT_OK
+    outcome = follow_ingest(args.env, pushed, timeout=args.timeout)
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def follow_ingest(env: str, pushed, *, timeout: float, out=None):
+    """Wait for the ingest run of a pushed file, printing its progress and outcome."""
+    from sagelane.runs import find_ingest_execution, ingest_outcome, wait_for
+
+    out = out or sys.stdout
+
+    def progress(run, step) -> None:
+        print(f"  {run.id[:8]} {step.name}", file=out)
+
+    def find() -> str | None:
+        return find_ingest_execution(
+            env, bucket=pushed.bucket, key=pushed.key, version_id=pushed.version_id, since=pushed.at
+        )
+
+    try:
+        run = wait_for(find, timeout=timeout, on_progress=progress)
+    except TimeoutError as exc:
+        raise SageLaneError(f"{pushed.uri}: {exc} within {timeout:.0f} s") from None
+    outcome = ingest_outcome(run)
+    print(f"{outcome.verdict.upper()}: {outcome.message}", file=out)
+    if outcome.location:
+        print(f"  data:   {outcome.location}", file=out)
+    if outcome.report:
+        print(f"  report: {outcome.report}", file=out)
+    return outcome
+
+
+def _cmd_runs_list(args: argparse.Namespace) -> int:
+    import json
+
+    from sagelane.runs import list_runs
+
+    runs = list_runs(args.env, args.workflow, limit=args.limit)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in runs], indent=2, default=str))
+        return EXIT_OK
+    if not runs:
+        print("no runs yet")
+        return EXIT_OK
+    print(f"{'RUN':<10} {'WORKFLOW':<8} {'STATUS':<10} {'STARTED (UTC)':<20} {'SECONDS':>8}  SUBJECT")
+    for r in runs:
+        seconds = f"{r.seconds:.1f}" if r.seconds is not None else "-"
+        started = r.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        ended = f"  [{r.error}]" if r.error else ""
+        print(f"{r.id[:8]:<10} {r.workflow:<8} {r.status:<10} {started:<20} {seconds:>8}  {r.subject}{ended}")
+    return EXIT_OK
+
+
+def _cmd_runs_show(args: argparse.Namespace) -> int:
+    import json
+
+    from sagelane.runs import find_run
+
+    if len(args.id) < 36 and not args.id.startswith("arn:"):
+        args.id = _expand_run_id(args.env, args.id)
+    run = find_run(args.env, args.id)
+    if args.json:
+        print(json.dumps(run.to_dict(), indent=2, default=str))
+        return EXIT_OK
+    seconds = f"{run.seconds:.2f} s" if run.seconds is not None else "running"
+    print(f"run {run.id} — {run.workflow} — {run.status} ({seconds})")
+    print(f"  subject: {run.subject}")
+    print(f"  started: {run.started.astimezone(UTC).isoformat(timespec='seconds')}")
+    for step in run.steps:
+        took = f"{step.seconds * 1000:7.0f} ms" if step.seconds is not None else "        -"
+        print(f"  {took}  {step.status:<9} {step.name}")
+        if step.error:
+            print(f"             error: {step.error}: {(step.cause or '')[:300]}")
+    if run.error:
+        print(f"  ended in {run.error}: {run.cause}")
+    return EXIT_OK if run.status in ("SUCCEEDED", "RUNNING") else EXIT_FAILED
+
+
+def _expand_run_id(env: str, prefix: str) -> str:
+    """Accept the 8-character prefix `runs list` prints."""
+    from sagelane.runs import list_runs
+
+    matches = [r.id for r in list_runs(env, limit=1000) if r.id.startswith(prefix)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise SageLaneError(f"no run starts with {prefix!r} (see `sagelane runs list`)")
+    raise SageLaneError(f"{prefix!r} matches {len(matches)} runs: give more characters")
 
 
 if __name__ == "__main__":

@@ -1,89 +1,112 @@
-"""``sagelane demo``: what a new user runs first.
+"""``sagelane demo``: the lifecycle on the embedded AWS, from a fresh checkout, with no AWS account.
 
-Today it validates the sample data against the contracts (a good penguins file, a good and a defective
-churn file, a truncated upload), writes the reports, then synthesizes the CDK app with cdk-nag. It grows
-with the embedded AWS into the whole lifecycle.
+Synthesizes the CDK app, starts the embedded AWS provisioned from it, drops sample files into the raw
+zone — a good penguins table, a good and a defective churn export, a truncated upload — follows the
+ingest runs they start, replays one S3 event to show it runs once, lists the runs and copies the
+reports next to you. Later issues extend it to training, approval, serving and retraining.
 """
 
 from __future__ import annotations
 
 import gzip
-import os
-import shutil
-import subprocess
-import sys
+import io
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from sagelane import aws
 from sagelane.config import find_root, load_project
-from sagelane.errors import SageLaneError
+from sagelane.local.runtime import stacks_in_order, synthesize
+from sagelane.local.server import EmbeddedAWS
 
 
-def run_demo(*, workdir: Path, synth: bool = True) -> int:
+@dataclass(frozen=True)
+class Sample:
+    dataset: str
+    path: Path
+    expected: str  # the ingest verdict the demo expects
+
+
+def run_demo(*, workdir: Path) -> int:
+    from sagelane.cli import follow_ingest
+    from sagelane.data import push
+    from sagelane.runs import list_runs
     from sagelane.samples import churn_frame, write_frame
-    from sagelane.validation import validate_file
 
     started = time.perf_counter()
     root = find_root()
-    project = load_project("dev", root)
+    env = "dev"
+    load_project(env, root)
     workdir = workdir if workdir.is_absolute() else root / workdir
     data = workdir / "data"
     data.mkdir(parents=True, exist_ok=True)
+    print("SageLane demo: the ingest lifecycle on the embedded AWS (moto + local compute; no account, no Docker)")
 
-    print("1. Sample files")
-    good_churn = write_frame(churn_frame(20_000), data / "churn-2026-good.csv")
-    bad_churn = write_frame(churn_frame(20_000, seed=8, defects=True), data / "churn-defects.parquet")
+    t = time.perf_counter()
+    print("1. Synthesizing the CDK app (dev, cdk-nag on) ...", flush=True)
+    assembly = synthesize(env, workdir / "cdk.out", root)
+    stacks = stacks_in_order(assembly)
+    print(f"   {len(stacks)} stacks ({', '.join(stacks)}) in {time.perf_counter() - t:.1f} s")
+
     truncated = data / "penguins-truncated.csv.gz"
     truncated.write_bytes(gzip.compress((root / "samples" / "penguins.csv").read_bytes())[:900])
-    cases = [
-        ("penguins", root / "samples" / "penguins.csv", "passed"),
-        ("churn", good_churn, "passed"),
-        ("churn", bad_churn, "failed"),
-        ("penguins", truncated, "unreadable"),
+    samples = [
+        Sample("penguins", root / "samples" / "penguins.csv", "curated"),
+        Sample("churn", write_frame(churn_frame(20_000), data / "churn-2026-11.csv"), "curated"),
+        Sample(
+            "churn",
+            write_frame(churn_frame(20_000, seed=8, defects=True), data / "churn-defects.parquet"),
+            "quarantined",
+        ),
+        Sample("penguins", truncated, "quarantined"),
     ]
-    for _, path, _ in cases:
-        print(f"   {path.relative_to(root)}")
 
-    print("2. Validation against the data contracts")
-    surprises = 0
-    for dataset, path, expected in cases:
-        report = validate_file(path, project.contract(dataset), source=path.name).report
-        folder = workdir / "reports" / path.name.split(".")[0]
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "report.json").write_text(report.to_json(), encoding="utf-8")
-        (folder / "report.html").write_text(report.to_html(), encoding="utf-8")
-        mark = "ok " if report.status == expected else "!! "
-        surprises += report.status != expected
-        print(f"   {mark}{dataset:<9} {path.name:<28} {report.summary}")
-        for rule in report.failed_rules[:6]:
-            print(f"          - {rule.rule}: {rule.message}")
-        print(f"          report: {(folder / 'report.html').relative_to(root)}")
+    t = time.perf_counter()
+    print("2. Starting the embedded AWS, provisioned from the cloud assembly ...", flush=True)
+    with EmbeddedAWS(assembly, stacks=stacks, log_dir=workdir / "logs") as cloud:
+        assert cloud.summary is not None and cloud.cloud is not None
+        created = sum(cloud.summary.created.values())
+        print(f"   ready at {cloud.endpoint}: {created} resources in {time.perf_counter() - t:.1f} s")
 
-    if synth:
-        print("3. Synthesizing the CDK app (dev and prod) with cdk-nag")
-        for env in ("dev", "prod"):
-            _synth(root, env, workdir / f"cdk.out.{env}")
+        print("3. Dropping files under incoming/<dataset>/ in the raw zone (each starts an ingest run):")
+        pushed = [(sample, push(env, sample.dataset, sample.path)) for sample in samples]
+        surprises = 0
+        reports: list[tuple[str, str]] = []
+        for sample, upload in pushed:
+            print(f"   {sample.dataset}: {sample.path.name}")
+            outcome = follow_ingest(env, upload, timeout=120, out=io.StringIO())
+            mark = "ok" if outcome.verdict == sample.expected else "!!"
+            surprises += outcome.verdict != sample.expected
+            print(f"     {mark} {outcome.verdict.upper()}: {outcome.message}")
+            if outcome.location:
+                print(f"        {outcome.location}")
+            if outcome.report:
+                reports.append((sample.path.name.split(".")[0], outcome.report))
+
+        print("4. The same S3 event delivered again (EventBridge delivers at least once):")
+        first = next(d for d in cloud.cloud.deliveries if d.input.get("key", "").endswith("/penguins.csv"))
+        (again,) = cloud.cloud.deliver(first.event)
+        replay = cloud.cloud.wait(again.execution_arn or "")
+        end = "AlreadyIngested" if replay["status"] == "SUCCEEDED" else replay["status"]
+        print(f"     ok the second run ended at {end}: nothing validated or written twice")
+
+        print("5. Runs (sagelane runs list):")
+        for run in list_runs(env, "ingest"):
+            seconds = f"{run.seconds:.2f} s" if run.seconds is not None else "-"
+            ended = f"  [{run.error}]" if run.error else ""
+            print(f"   {run.id[:8]}  {run.status:<9} {seconds:>7}  {run.subject}{ended}")
+
+        print(f"6. Reports, copied to {workdir.relative_to(root) / 'reports'}/ :")
+        s3 = aws.client("s3")
+        for name, uri in reports:
+            bucket, key = uri.removeprefix("s3://").split("/", 1)
+            local = workdir / "reports" / name / "report.html"
+            local.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(local))
+            print(f"   {local.relative_to(root)}  <- {uri}")
+
     print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
     if surprises:
-        print(f"{surprises} validation(s) did not give the expected verdict", file=sys.stderr)
+        print(f"{surprises} file(s) did not get the expected verdict")
         return 1
     return 0
-
-
-def _synth(root: Path, env: str, out: Path) -> None:
-    cdk = root / "node_modules" / ".bin" / "cdk"
-    if not cdk.exists():
-        raise SageLaneError(f"{cdk} not found: run ./dev setup (it installs the pinned CDK CLI)")
-    started = time.perf_counter()
-    environ = {**os.environ}
-    command = [str(cdk), "synth", "--quiet", "-c", f"env={env}", "--output", str(out)]
-    result = subprocess.run(command, cwd=root, env=environ, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout + result.stderr)
-        raise SageLaneError(f"cdk synth for {env} failed (exit {result.returncode})")
-    stacks = sorted(p.name.removesuffix(".template.json") for p in out.glob("*.template.json"))
-    print(
-        f"   {env}: {len(stacks)} stacks ({', '.join(stacks)}) in {time.perf_counter() - started:.1f} s, "
-        f"cdk-nag clean -> {out.relative_to(root)}"
-    )
-    shutil.rmtree(out / "asset.tmp", ignore_errors=True)

@@ -35,10 +35,12 @@ class Delivery:
 class LocalCloud:
     """Provision ``stacks`` (in order) from the assembly in ``outdir``; run inside ``mock_aws(config=MOTO_CONFIG)``."""
 
-    def __init__(self, outdir: Path, *, stacks: list[str], region: str = "us-east-1") -> None:
+    def __init__(
+        self, outdir: Path, *, stacks: list[str], region: str = "us-east-1", log_dir: Path | None = None
+    ) -> None:
         self.outdir = outdir
         self.region = region
-        self.functions = LocalLambda()
+        self.functions = LocalLambda(log_dir=log_dir)
         self.provisioner = Provisioner(account=ACCOUNT, region=region, functions=self.functions)
         assembly = load_assembly(outdir)
         self.stacks = [assembly[name] for name in stacks]

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 import boto3
 import botocore.handlers
@@ -42,6 +42,7 @@ class LocalFunction:
     handler: str  # "handler.lambda_handler"
     environment: dict[str, str]
     invocations: int = 0
+    log: TextIO | None = None  # where the function's stdout / stderr go (its "CloudWatch log group")
     _module: ModuleType | None = field(default=None, repr=False)
 
     def entry_point(self) -> Callable[[Any, Any], Any]:
@@ -56,6 +57,34 @@ class LocalFunction:
             spec.loader.exec_module(module)
             self._module = module
         return getattr(self._module, function)
+
+
+class _Route(threading.local):
+    sink: TextIO | None = None
+
+
+_ROUTE = _Route()
+
+
+class _RoutedStream(io.TextIOBase):
+    """sys.stdout / sys.stderr while functions run locally: what a function prints goes to its log
+    (from the thread running it); everything else goes where it always went."""
+
+    def __init__(self, default: TextIO) -> None:
+        self.default = default
+
+    def write(self, text: str) -> int:
+        return (_ROUTE.sink or self.default).write(text)
+
+    def flush(self) -> None:
+        (_ROUTE.sink or self.default).flush()
+
+    def isatty(self) -> bool:
+        return self.default.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.default, "encoding", "utf-8")
 
 
 class _Context:
@@ -78,11 +107,15 @@ class _Context:
 class LocalLambda:
     """The registry of functions run in-process, and the botocore hook that runs them."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_dir: Path | None = None) -> None:
         self.functions: dict[str, LocalFunction] = {}
+        self.log_dir = log_dir
         self._lock = threading.RLock()
 
     def register(self, fn: LocalFunction) -> None:
+        if self.log_dir is not None and fn.log is None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            fn.log = (self.log_dir / f"{fn.name}.log").open("a", encoding="utf-8", buffering=1)
         self.functions[fn.name] = fn
         self.functions[fn.arn] = fn
 
@@ -110,6 +143,10 @@ class LocalLambda:
         if entry in botocore.handlers.BUILTIN_HANDLERS:
             botocore.handlers.BUILTIN_HANDLERS.remove(entry)
         boto3.DEFAULT_SESSION = None
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if isinstance(stream, _RoutedStream):
+                setattr(sys, name, stream.default)
 
     def invoke(self, fn: LocalFunction, event: Any) -> tuple[Any, str | None]:
         """Run the handler; returns (payload, function_error)."""
@@ -126,6 +163,12 @@ class LocalLambda:
                 }
             )
             fn.invocations += 1
+            if fn.log is not None:
+                # Route from whatever sys.stdout / sys.stderr are now (a test runner may have swapped them).
+                for name in ("stdout", "stderr"):
+                    if not isinstance(getattr(sys, name), _RoutedStream):
+                        setattr(sys, name, _RoutedStream(getattr(sys, name)))
+            _ROUTE.sink = fn.log
             try:
                 result = fn.entry_point()(event, _Context(fn))
                 return result, None
@@ -134,6 +177,7 @@ class LocalLambda:
                 trace = traceback.format_exception(exc)
                 return {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": trace}, "Unhandled"
             finally:
+                _ROUTE.sink = None
                 os.environ.clear()
                 os.environ.update(saved)
 

@@ -135,11 +135,11 @@ def test_unrelated_keys_start_nothing(cloud, tmp_path, penguins_csv):
 
 
 def test_a_burst_of_files_is_each_accounted_for(cloud, tmp_path, penguins_csv):
-    # given 12 files dropped at once, 3 of them bad
+    # given 20 files dropped at once, 5 of them bad
     good = penguins_csv.read_text()
     bad = good.replace("Adelie", "Emperor", 5)
     s3 = boto3.client("s3", region_name=REGION)
-    for i in range(12):
+    for i in range(20):
         path = tmp_path / f"part-{i:02}.csv"
         path.write_text(bad if i % 4 == 0 else good)
         s3.upload_file(str(path), bucket("raw"), f"incoming/penguins/{path.name}")
@@ -147,9 +147,10 @@ def test_a_burst_of_files_is_each_accounted_for(cloud, tmp_path, penguins_csv):
     deliveries = cloud.pump()
     results = [cloud.wait(d.execution_arn, timeout=120) for d in deliveries]
 
-    # then every file ran once and ended curated or quarantined, none lost
-    assert len(deliveries) == 12
-    assert sorted(r["status"] for r in results) == ["FAILED"] * 3 + ["SUCCEEDED"] * 9
+    # then every file was validated once and ended curated or quarantined, none lost
+    validate = next(f for f in cloud.functions.functions.values() if "Validate" in f.name)
+    assert len(deliveries) == 20 and validate.invocations == 20
+    assert sorted(r["status"] for r in results) == ["FAILED"] * 5 + ["SUCCEEDED"] * 15
     assert {r.get("error") for r in results if r["status"] == "FAILED"} == {"DataValidationFailed"}
-    assert len(keys(bucket("curated"), "data/penguins/")) == 9
-    assert len([k for k in keys(bucket("quarantine"), "penguins/") if k.endswith(".csv")]) == 3
+    assert len(keys(bucket("curated"), "data/penguins/")) == 15
+    assert len([k for k in keys(bucket("quarantine"), "penguins/") if k.endswith(".csv")]) == 5
