@@ -161,6 +161,8 @@ def _write_report(report, folder: Path) -> list[Path]:
 
 
 def _print_report(report) -> None:
+    from sagelane.validation.report import format_values
+
     stream = sys.stdout if report.status == "passed" else sys.stderr
     if report.status == "unreadable":
         print(f"{report.source}: {report.error['message']}", file=sys.stderr)
@@ -170,8 +172,7 @@ def _print_report(report) -> None:
         print(f"  FAIL {rule.rule}: {rule.message}", file=stream)
         for example in rule.examples:
             where = f"line {example.line}" if example.line else f"row {example.row}"
-            values = ", ".join(f"{k}={v!r}" for k, v in example.values.items())
-            print(f"       {where}: {values}", file=stream)
+            print(f"       {where}: {format_values(example.values)}", file=stream)
 
 
 # --- sample / contract ---------------------------------------------------------------------------

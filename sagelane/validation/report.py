@@ -228,7 +228,7 @@ def render_html(report: ValidationReport) -> str:
         for r in report.rules:
             verdict = "<span class=ok>pass</span>" if r.passed else "<span class=ko>FAIL</span>"
             examples = "<br>".join(
-                f"row {x.row}{f' (line {x.line})' if x.line else ''}: <code>{e(_fmt_values(x.values))}</code>"
+                f"row {x.row}{f' (line {x.line})' if x.line else ''}: <code>{e(format_values(x.values))}</code>"
                 for x in r.examples
             )
             count = f"{r.failed_count:,}" if not r.passed else ""
@@ -252,10 +252,15 @@ def render_html(report: ValidationReport) -> str:
     return "\n".join(parts)
 
 
-def _fmt_values(values: dict[str, Any]) -> str:
+def format_values(values: dict[str, Any]) -> str:
+    """Example values as people read them: strings quoted, missing values said so."""
+
+    def show(value: Any) -> str:
+        return "(missing)" if value is None else repr(value)
+
     if len(values) == 1:
-        return repr(next(iter(values.values())))
-    return ", ".join(f"{k}={v!r}" for k, v in values.items())
+        return show(next(iter(values.values())))
+    return ", ".join(f"{k}={show(v)}" for k, v in values.items())
 
 
 def _profile_card(name: str, prof: dict[str, Any], rows: int) -> str:

@@ -36,7 +36,7 @@ def test_failing_file_exits_1_and_lists_rules_with_counts_and_examples(capsys, t
     code, _, err = run(capsys, "validate", str(path), "--dataset", "penguins")
     assert code == 1
     assert "FAIL column.year.range: 3 value(s) outside [2007, 2030]" in err
-    assert "line 2: year=1999" in err
+    assert "line 2: 1999" in err
 
 
 def test_unreadable_file_exits_2_with_one_line(capsys, tmp_path, monkeypatch, root):
