@@ -117,7 +117,13 @@ class LocalCloud:
                 self.functions.invoke(fn, json.loads(body))
         else:
             log.warning("rule %s: target %s is not delivered locally", rule.name, arn)
-        log.info("delivered %s → %s", rule.name, arn.rsplit(":", 1)[-1])
+        log.info(
+            "event %s matched rule %s → %s%s",
+            event.get("id", "?")[:8],
+            rule.name,
+            arn.rsplit(":", 1)[-1],
+            f" (run {execution.rsplit(':', 1)[-1][:8]})" if execution else "",
+        )
         return Delivery(rule=rule.name, target=arn, event=event, input=json.loads(body), execution_arn=execution)
 
     # --- executions --------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class Summary:
 
     def lines(self) -> list[str]:
         out = [f"  created {n:>3} {t}" for t, n in sorted(self.created.items()) if n]
-        out += [f"  skipped {n:>3} {t} (no local meaning)" for t, n in sorted(self.skipped.items())]
+        out += [f"  skipped {n:>3} {t} (not emulated locally)" for t, n in sorted(self.skipped.items())]
         return out
 
 
@@ -86,6 +86,9 @@ class Provisioner:
             "AWS::Lambda::Function": self._function,
             "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::Events::Rule": self._rule,
+            "AWS::Glue::Job": self._glue_job,
+            "AWS::CloudWatch::Alarm": self._alarm,
+            "AWS::SageMaker::ModelPackageGroup": self._model_package_group,
         }
 
     def client(self, service: str) -> Any:
@@ -296,6 +299,45 @@ class Provisioner:
         events.put_targets(Rule=name, Targets=[{"Id": "sagelane-local-tap", "Arn": self._tap_queue_arn()}])
         self.rules.append(Rule(stack=stack.name, name=name, pattern=pattern, targets=props.get("Targets", [])))
         self._ref(stack, logical, name, Arn=arn)
+
+    def _glue_job(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("Name") or self._physical(stack, logical, 255)
+        optional = {
+            k: props[k] for k in ("DefaultArguments", "GlueVersion", "WorkerType", "NumberOfWorkers") if k in props
+        }
+        self.client("glue").create_job(Name=name, Role=props["Role"], Command=props["Command"], **optional)
+        self._ref(stack, logical, name)
+
+    def _alarm(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props.get("AlarmName") or self._physical(stack, logical, 255)
+        fields = (
+            "AlarmDescription",
+            "ActionsEnabled",
+            "AlarmActions",
+            "OKActions",
+            "MetricName",
+            "Namespace",
+            "Statistic",
+            "ExtendedStatistic",
+            "Dimensions",
+            "Period",
+            "EvaluationPeriods",
+            "DatapointsToAlarm",
+            "Threshold",
+            "ComparisonOperator",
+            "TreatMissingData",
+            "Metrics",
+        )
+        self.client("cloudwatch").put_metric_alarm(AlarmName=name, **{k: props[k] for k in fields if k in props})
+        self._ref(stack, logical, name, Arn=self._arn("cloudwatch", f"alarm:{name}"))
+
+    def _model_package_group(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
+        name = props["ModelPackageGroupName"]
+        arn = self.client("sagemaker").create_model_package_group(
+            ModelPackageGroupName=name,
+            ModelPackageGroupDescription=props.get("ModelPackageGroupDescription", name),
+        )["ModelPackageGroupArn"]
+        self._ref(stack, logical, arn, ModelPackageGroupArn=arn)
 
     def _tap_queue_arn(self) -> str:
         if self.events_tap_queue_url is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -61,6 +62,7 @@ def serve(*, env: str, port: int, state_dir: Path) -> int:
     if state_file.exists() and _alive(json.loads(state_file.read_text()).get("pid")):
         raise SageLaneError(f"an embedded AWS is already running ({state_file}); stop it with `sagelane local down`")
     started = time.perf_counter()
+    _log_to_console()
     print(f"synthesizing {env} ...", flush=True)
     assembly = synthesize(env, state_dir / "cdk.out")
     stop = threading.Event()
@@ -84,6 +86,15 @@ def serve(*, env: str, port: int, state_dir: Path) -> int:
             state_file.unlink(missing_ok=True)
     print("embedded AWS stopped")
     return 0
+
+
+def _log_to_console() -> None:
+    """Each event delivery and each finished run, one line on the console of `local up`."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("sagelane.local")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def stop_background(state_dir: Path, timeout: float = 15.0) -> str:
