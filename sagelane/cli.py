@@ -33,11 +33,32 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug: still one line, with the way to see more
+    except Exception as exc:
+        if type(exc).__module__.startswith(("botocore", "boto3")):
+            _fail(_aws_message(exc))
+            return EXIT_USAGE
+        # a bug: still one line, with the way to see more
         if os.environ.get("SAGELANE_DEBUG"):
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (set SAGELANE_DEBUG=1 for a traceback)")
     return EXIT_USAGE
+
+
+def _aws_message(exc: Exception) -> str:
+    """An AWS error in the operator's terms, with what to check."""
+    name = type(exc).__name__
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return (
+            "no AWS credentials: configure them (aws configure / AWS_PROFILE), or start the embedded AWS "
+            "(sagelane local up) and set AWS_ENDPOINT_URL"
+        )
+    if name in ("EndpointConnectionError", "ConnectionClosedError"):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        hint = f" Is the embedded AWS running at {endpoint}?" if endpoint else ""
+        return f"cannot reach AWS: {exc}.{hint}"
+    if name == "NoRegionError":
+        return "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)"
+    return f"AWS: {exc}"
 
 
 def _fail(message: str) -> None:

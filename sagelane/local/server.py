@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import urllib.request
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import boto3
 
 from sagelane import aws
+from sagelane.errors import SageLaneError
 from sagelane.local.cloud import MOTO_CONFIG, LocalCloud
 from sagelane.local.provision import Summary
 
@@ -60,6 +62,7 @@ class EmbeddedAWS:
         # moto logs every Fail state as an error; here a failed run is an outcome, reported as such
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.requested_port, verbose=False)
+        self._check_port()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -103,6 +106,16 @@ class EmbeddedAWS:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+    def _check_port(self) -> None:
+        if self.requested_port == 0:
+            return
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex(("127.0.0.1", self.requested_port)) == 0:
+                raise SageLaneError(
+                    f"port {self.requested_port} is in use (another embedded AWS?): stop it with "
+                    "`sagelane local down`, or pick another port with --port"
+                )
 
     def _reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")

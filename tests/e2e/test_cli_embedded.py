@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
 import subprocess
@@ -93,6 +94,24 @@ def test_runs_list_and_show(served, capsys, penguins_csv, tmp_path):
 
     code, _, err = cli(capsys, "runs", "list", "--workflow", "train")
     assert code == 2 and "workflow 'train' is not deployed in environment 'dev'" in err
+
+
+def test_unreachable_endpoint_and_busy_port_are_clear_errors(served, capsys, dev):
+    from sagelane import aws
+
+    port = int(served.endpoint.rsplit(":", 1)[1])
+    with pytest.raises(Exception, match=f"port {port} is in use"):
+        EmbeddedAWS(dev.outdir, stacks=[], port=port).start()
+    os.environ["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"  # nothing listens on the discard port
+    aws.reset()
+    try:
+        code, _, err = cli(capsys, "runs", "list")
+    finally:
+        os.environ["AWS_ENDPOINT_URL"] = served.endpoint
+        aws.reset()
+    assert code == 2
+    assert "cannot reach AWS" in err and "Is the embedded AWS running at http://127.0.0.1:9?" in err
+    assert "Traceback" not in err
 
 
 def test_commands_without_a_deployment_say_so(capsys, monkeypatch, root):
