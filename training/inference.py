@@ -1,0 +1,187 @@
+"""SageMaker serving contract: ``model_fn`` / ``input_fn`` / ``predict_fn`` / ``output_fn``.
+
+Requests are JSON (an object, a list of objects, or ``{"instances": [...]}``) or CSV with a header.
+Every record is checked against the input schema the model was trained with; a bad record is a client
+error (``InputError``) naming the record and the field. Predictions come from the ONNX export when its
+parity check passed at training (arrays built straight from the records), else from the scikit-learn
+pipeline.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+JSON, CSV = "application/json", "text/csv"
+
+
+class InputError(ValueError):
+    """The request does not fit the model's input schema (HTTP 400, not 500)."""
+
+
+class Model:
+    def __init__(self, model_dir: str | Path) -> None:
+        model_dir = Path(model_dir)
+        self.metadata = json.loads((model_dir / "metadata.json").read_text())
+        spec = self.metadata["spec"]
+        self.numeric: list[str] = [*spec["numeric"], *spec["boolean"]]
+        self.booleans = set(spec["boolean"])
+        self.categorical: dict[str, list[str]] = spec["categorical"]
+        self.allowed = {c: set(v) for c, v in self.categorical.items()}
+        self.classification = spec["problem_type"] in ("binary_classification", "multiclass_classification")
+        self.classes: list[str] = self.metadata["classes"]
+        self.model_dir = model_dir
+        self._pipeline = None
+        self.session = None
+        onnx_path = model_dir / "model.onnx"
+        if onnx_path.exists() and self.metadata.get("onnx", {}).get("trusted"):
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = 1
+            self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+    @property
+    def pipeline(self):
+        if self._pipeline is None:
+            import joblib
+
+            self._pipeline = joblib.load(self.model_dir / "model.joblib")
+        return self._pipeline
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    # --- checking ---------------------------------------------------------------------------------
+
+    def columns(self, records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+        """Records → one array per feature, checked against the schema."""
+        if not records:
+            raise InputError("no records in the request")
+        out: dict[str, np.ndarray] = {}
+        for name in self.numeric:
+            values = np.empty(len(records), dtype=np.float32)
+            for i, record in enumerate(records):
+                values[i] = self._number(record, name, i)
+            out[name] = values
+        for name in self.categorical:
+            values = np.empty(len(records), dtype=object)
+            for i, record in enumerate(records):
+                values[i] = self._category(record, name, i)
+            out[name] = values
+        return out
+
+    def _field(self, record: Any, name: str, i: int) -> Any:
+        if not isinstance(record, dict):
+            raise InputError(f"record {i}: expected an object with the fields {', '.join(self.features)}")
+        if name not in record:
+            raise InputError(f"record {i}: missing field '{name}'")
+        return record[name]
+
+    def _number(self, record: Any, name: str, i: int) -> float:
+        value = self._field(record, name, i)
+        if value is None or value == "":
+            return math.nan
+        if name in self.booleans:
+            if isinstance(value, bool):
+                return 1.0 if value else 0.0
+            lowered = str(value).strip().lower()
+            if lowered in ("true", "1", "yes"):
+                return 1.0
+            if lowered in ("false", "0", "no"):
+                return 0.0
+            raise InputError(f"record {i}: field '{name}' must be true or false, got {value!r}")
+        if isinstance(value, bool):
+            raise InputError(f"record {i}: field '{name}' must be a number, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"record {i}: field '{name}' must be a number, got {value!r}") from None
+        if math.isinf(number):
+            raise InputError(f"record {i}: field '{name}' must be finite")
+        return number
+
+    def _category(self, record: Any, name: str, i: int) -> str:
+        value = self._field(record, name, i)
+        if value is None or value == "":
+            return ""
+        text = str(value)
+        if text not in self.allowed[name]:
+            raise InputError(f"record {i}: field '{name}' must be one of {sorted(self.allowed[name])}, got {value!r}")
+        return text
+
+    # --- predicting -------------------------------------------------------------------------------
+
+    def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        columns = self.columns(records)
+        if self.session is not None:
+            inputs = {name: values.reshape(-1, 1) for name, values in columns.items()}
+            outputs = self.session.run(None, inputs)
+            scores = np.asarray(outputs[1] if self.classification else outputs[0], dtype=np.float64)
+        else:
+            import pandas as pd
+
+            frame = pd.DataFrame({name: columns[name] for name in self.features})
+            for name in self.numeric:
+                frame[name] = frame[name].astype("float64")
+            pipeline = self.pipeline
+            scores = pipeline.predict_proba(frame) if self.classification else pipeline.predict(frame)
+        return self._format(scores)
+
+    def _format(self, scores: np.ndarray) -> list[dict[str, Any]]:
+        if not self.classification:
+            return [{"prediction": float(v)} for v in scores.reshape(-1)]
+        best = scores.argmax(axis=1)
+        return [
+            {"prediction": self.classes[b], "probabilities": dict(zip(self.classes, map(float, row), strict=True))}
+            for b, row in zip(best, scores, strict=True)
+        ]
+
+
+def parse(body: bytes | str, content_type: str) -> list[dict[str, Any]]:
+    content_type = (content_type or JSON).split(";")[0].strip().lower()
+    text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
+    if content_type == JSON:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"the body is not valid JSON: {exc}") from None
+        if isinstance(data, dict) and "instances" in data:
+            data = data["instances"]
+        if isinstance(data, dict):
+            data = [data]
+        if not isinstance(data, list):
+            raise InputError('expected a JSON object, a list of objects, or {"instances": [...]}')
+        return data
+    if content_type == CSV:
+        rows = list(csv.DictReader(io.StringIO(text)))
+        if not rows:
+            raise InputError("the CSV body needs a header line and at least one row")
+        return rows
+    raise InputError(f"unsupported content type {content_type!r}: use {JSON} or {CSV}")
+
+
+# --- the SageMaker contract ----------------------------------------------------------------------
+
+
+def model_fn(model_dir: str) -> Model:
+    return Model(model_dir)
+
+
+def input_fn(request_body: bytes | str, request_content_type: str) -> list[dict[str, Any]]:
+    return parse(request_body, request_content_type)
+
+
+def predict_fn(records: list[dict[str, Any]], model: Model) -> list[dict[str, Any]]:
+    return model.predict(records)
+
+
+def output_fn(prediction: list[dict[str, Any]], accept: str) -> tuple[str, str]:
+    return json.dumps(prediction), JSON
