@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sagelane.contract import NAME_PATTERN, Contract, format_validation_error, load_contract, read_yaml, repeated
-from sagelane.errors import ConfigError, ContractError, UnknownDatasetError
+from sagelane.errors import ConfigError, ContractError, UnknownDatasetError, UnknownModelError
 
 ENV_PATTERN = r"^[a-z][a-z0-9-]{0,9}$"  # short: it is part of bucket names
 
@@ -60,6 +60,47 @@ class NotificationsConfig(_Strict):
     emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
 
 
+Algorithm = Literal["logistic_regression", "random_forest", "xgboost"]
+Scalar = str | int | float | bool
+
+
+class ModelConfig(_Strict):
+    """One model trained from one dataset (the dataset's contract gives target, features and thresholds)."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")]
+    dataset: Annotated[str, Field(pattern=NAME_PATTERN)]
+    algorithm: Algorithm = "logistic_regression"
+    hyperparameters: dict[str, Scalar] = {}
+    # ml.g4dn.* / ml.g5.* run XGBoost on the GPU (device=cuda) in the GPU container.
+    instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[0-9]*[a-z]+$")] = "ml.m5.large"
+    instance_count: Annotated[int, Field(ge=1, le=20)] = 1
+    volume_gb: Annotated[int, Field(ge=1, le=16384)] = 30
+    max_runtime_s: Annotated[int, Field(ge=60, le=28 * 86400)] = 3600
+    spot: bool = False
+    max_wait_s: Annotated[int, Field(ge=60)] | None = None
+    # EventBridge schedule expression, e.g. "rate(7 days)" or "cron(0 3 ? * MON *)".
+    schedule: Annotated[str, Field(pattern=r"^(rate|cron)\(.+\)$")] | None = None
+    # A candidate may trail the champion's primary metric by this much and still be registered.
+    champion_tolerance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+
+    @model_validator(mode="after")
+    def _spot_needs_a_wait(self) -> ModelConfig:
+        if self.spot and (self.max_wait_s is None or self.max_wait_s < self.max_runtime_s):
+            raise ValueError("spot training needs max_wait_s >= max_runtime_s")
+        if not self.spot and self.max_wait_s is not None:
+            raise ValueError("max_wait_s only applies to spot training (spot: true)")
+        return self
+
+    @property
+    def gpu(self) -> bool:
+        return self.instance_type.split(".")[1].startswith(("g", "p"))
+
+
+class TrainingConfig(_Strict):
+    # Register candidates as Approved without a person (never in prod: only approvers may approve there).
+    auto_approve: bool = False
+
+
 class LoggingConfig(_Strict):
     retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653] = 30
 
@@ -71,12 +112,32 @@ class EnvConfig(_Strict):
     lake: LakeConfig = LakeConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     logging: LoggingConfig = LoggingConfig()
+    models: list[ModelConfig] = []
+    training: TrainingConfig = TrainingConfig()
 
     @model_validator(mode="after")
     def _unique_datasets(self) -> EnvConfig:
         if duplicates := repeated([d.name for d in self.datasets]):
             raise ValueError(f"dataset names must be unique; repeated: {', '.join(duplicates)}")
+        if duplicates := repeated([m.name for m in self.models]):
+            raise ValueError(f"model names must be unique; repeated: {', '.join(duplicates)}")
+        known = {d.name for d in self.datasets}
+        for model in self.models:
+            if model.dataset not in known:
+                raise ValueError(f"model {model.name!r} trains on dataset {model.dataset!r}, which is not listed")
+        if self.name == "prod" and self.training.auto_approve:
+            raise ValueError("training.auto_approve cannot be true in prod: only approvers approve models there")
         return self
+
+    def model(self, name: str) -> ModelConfig:
+        for model in self.models:
+            if model.name == name:
+                return model
+        known = ", ".join(m.name for m in self.models) or "none"
+        raise UnknownModelError(f"unknown model {name!r}; this environment has: {known}")
+
+    def models_of(self, dataset: str) -> list[ModelConfig]:
+        return [m for m in self.models if m.dataset == dataset]
 
 
 class Project(BaseModel):
@@ -143,4 +204,10 @@ def load_project(env: str, root: Path | None = None) -> Project:
         if contract.dataset != dataset.name:
             raise ConfigError(f"{where}: {path} describes dataset {contract.dataset!r}, not {dataset.name!r}")
         contracts[dataset.name] = contract
+    for index, model in enumerate(config.models):
+        if contracts[model.dataset].target is None:
+            raise ConfigError(
+                f"{root / 'config' / f'{env}.yaml'}: models.{index}.dataset: the contract of {model.dataset!r} "
+                "has no target, so no model can be trained on it"
+            )
     return Project(root=root, config=config, contracts=contracts)

@@ -24,6 +24,10 @@ class UnknownDatasetError(SageLaneError):
     """A dataset name that no contract / config entry describes."""
 
 
+class UnknownModelError(SageLaneError):
+    """A model name that the environment's config does not list."""
+
+
 class InputReadError(SageLaneError):
     """An input file cannot be read as a table.
 
