@@ -99,6 +99,8 @@ class ModelConfig(_Strict):
 class TrainingConfig(_Strict):
     # Register candidates as Approved without a person (never in prod: only approvers may approve there).
     auto_approve: bool = False
+    # A run waits this long before reading the data, so a burst of files lands in one training.
+    coalesce_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
 
 
 class LoggingConfig(_Strict):

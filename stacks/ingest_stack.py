@@ -19,12 +19,19 @@ from constructs import Construct
 
 from sagelane import settings
 from sagelane.config import Project
-from stacks.constructs.nag import acknowledge
+from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
 from step_functions.ingest import IngestFunctions, build_ingest_definition
 
 MIB = 1024 * 1024
+# The event the ingest workflow emits when a file is curated (the Training stack's trigger).
+SAGELANE_SOURCE = "sagelane"
+CURATED_EVENT = "SageLane Dataset Curated"
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    return getattr(logs.RetentionDays, _retention_name(days))
 
 
 class IngestStack(Stack):
@@ -37,7 +44,7 @@ class IngestStack(Stack):
         ingest = config.ingest
         retain = config.lake.removal_policy == "retain"
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
-        retention: logs.RetentionDays = getattr(logs.RetentionDays, _retention_name(config.logging.retention_days))
+        retention = log_retention(config.logging.retention_days)
 
         self.topic = sns.Topic(
             self, "Notifications", display_name=f"SageLane {env} ingest", master_key=lake.key, enforce_ssl=True
@@ -136,8 +143,6 @@ class IngestStack(Stack):
                 ],
             )
         )
-        for fn in (validate, curate, quarantine):
-            _acknowledge_function(fn)
 
         log_group = logs.LogGroup(self, "IngestWorkflowLogs", retention=retention, removal_policy=removal)
         self.state_machine = sfn.StateMachine(
@@ -151,6 +156,8 @@ class IngestStack(Stack):
                     ledger=self.ledger,
                     topic=self.topic,
                     max_object_bytes=ingest.lambda_max_object_mb * MIB,
+                    environment=env,
+                    curated_event=(SAGELANE_SOURCE, CURATED_EVENT),
                 )
             ),
             state_machine_type=sfn.StateMachineType.STANDARD,
@@ -158,7 +165,7 @@ class IngestStack(Stack):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
-        _acknowledge_workflow_role(self.state_machine, self.functions)
+        acknowledge_workflow_role(self.state_machine, [validate.function, curate.function, quarantine.function])
 
         # S3 → EventBridge → this workflow, one rule per dataset. Undeliverable events go to a DLQ.
         self.dead_letters = sqs.Queue(
@@ -243,31 +250,3 @@ def _retention_name(days: int) -> str:
         3653: "TEN_YEARS",
     }
     return names[days]
-
-
-def _acknowledge_function(fn: PythonFunction) -> None:
-    """The findings a grant-based function role produces, each acknowledged on its own."""
-    role = fn.function.role
-    assert role is not None
-    acknowledge(
-        role,
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        "The AWS managed basic execution role only allows writing the function's own CloudWatch logs.",
-    )
-
-
-def _acknowledge_workflow_role(machine: sfn.StateMachine, functions: IngestFunctions) -> None:
-    stack = Stack.of(machine)
-    acknowledge(
-        machine.role,
-        "AwsSolutions-IAM5[Resource::*]",
-        "X-Ray tracing (xray:PutTraceSegments...) and CloudWatch Logs delivery (logs:CreateLogDelivery...) "
-        "accept no resource narrower than '*'; these are the only actions on it.",
-    )
-    for fn in (functions.validate, functions.curate, functions.quarantine):
-        logical = stack.get_logical_id(fn.node.default_child)  # type: ignore[arg-type]
-        acknowledge(
-            machine.role,
-            f"AwsSolutions-IAM5[Resource::<{logical}.Arn>:*]",
-            "lambda:InvokeFunction on the versions and aliases of this one function (CDK's LambdaInvoke grant).",
-        )

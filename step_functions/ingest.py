@@ -4,7 +4,7 @@
       │
     Size within the Lambda limit? ─ no ─► RecordRefused ► NotifyRefused ────► FileTooLarge (fail)
       │ yes
-    Validate ─► Passed? ─ yes ─► Curate ─► RecordCurated ───────────────────► Curated
+    Validate ─► Passed? ─ yes ─► Curate ─► RecordCurated ─► AnnounceCurated ──► Curated
                   │ no
                 Quarantine ─► RecordQuarantined ─► NotifyRejected ─────────► DataValidationFailed (fail)
 
@@ -74,6 +74,8 @@ def build_ingest_definition(
     ledger: dynamodb.ITable,
     topic: sns.ITopic,
     max_object_bytes: int,
+    environment: str,
+    curated_event: tuple[str, str],
 ) -> sfn.IChainable:
     scope = Construct(scope, "IngestStates")  # state ids are the state names: keep them apart
     s = sfn.JsonPath.string_at
@@ -206,9 +208,31 @@ def build_ingest_definition(
     validate = guarded(invoke("Validate", functions.validate, "$.validation"))
     curate = guarded(invoke("Curate", functions.curate, "$.curation"))
     quarantine = guarded(invoke("Quarantine", functions.quarantine, "$.quarantine"))
+    source, detail_type = curated_event
+    announce = tasks.EventBridgePutEvents(
+        scope,
+        "AnnounceCurated",
+        entries=[
+            tasks.EventBridgePutEventsEntry(
+                source=source,
+                detail_type=detail_type,
+                detail=sfn.TaskInput.from_object(
+                    {
+                        "environment": environment,
+                        "dataset": s("$.dataset"),
+                        "curated_uri": s("$.curation.curated_uri"),
+                        "rows": sfn.JsonPath.number_at("$.curation.rows"),
+                        "source_uri": fmt("s3://{}/{}", s("$.bucket"), s("$.key")),
+                    }
+                ),
+            )
+        ],
+        result_path=sfn.JsonPath.DISCARD,
+    )
     curated = (
         sfn.Chain.start(curate)
         .next(guarded(record("RecordCurated", CURATED, curated_uri="$.curation.curated_uri")))
+        .next(guarded(announce))
         .next(sfn.Succeed(scope, "Curated"))
     )
     rejected = (

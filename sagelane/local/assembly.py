@@ -66,6 +66,7 @@ class Resolver:
     attrs: dict[str, str] = field(default_factory=dict)  # "Stack/LogicalId.Attr" → value
     exports: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)  # "Stack/Name" → value
+    mappings: dict[str, dict[str, Any]] = field(default_factory=dict)  # stack → its Mappings
 
     def pseudo(self) -> Mapping[str, str]:
         return {
@@ -108,6 +109,12 @@ class Resolver:
             return self.exports[name]
         if fn == "Fn::Sub":
             return self._sub(stack, arg)
+        if fn == "Fn::FindInMap":
+            name, top, second = (self.resolve(stack, a) for a in arg)
+            try:
+                return self.mappings[stack][name][top][second]
+            except KeyError:
+                raise AssemblyError(f"{stack}: no mapping value {name}/{top}/{second}") from None
         return {k: self.resolve(stack, v) for k, v in value.items()}
 
     def _ref(self, stack: str, name: str) -> str:

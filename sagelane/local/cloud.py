@@ -47,6 +47,9 @@ class LocalCloud:
         self.deliveries: list[Delivery] = []
 
     def up(self) -> Summary:
+        from sagelane.local import sfn_services
+
+        sfn_services.install()
         self.functions.install()
         summary = self.provisioner.provision(self.stacks)
         for line in summary.lines():

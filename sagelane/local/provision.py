@@ -9,6 +9,7 @@ silently. Lambda functions are registered to run in-process (``lambdas.LocalLamb
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from collections import Counter
@@ -70,6 +71,7 @@ class Provisioner:
         self.rules: list[Rule] = []
         self.summary = Summary()
         self.events_tap_queue_url: str | None = None
+        self._asset_buckets: set[str] = set()
         self._clients: dict[str, Any] = {}
         self._handlers: dict[str, Callable[[Stack, str, dict[str, Any]], None]] = {
             "AWS::S3::Bucket": self._bucket,
@@ -100,7 +102,9 @@ class Provisioner:
 
     def provision(self, stacks: list[Stack]) -> Summary:
         for stack in stacks:
+            self._publish_assets(stack)
             self._parameters(stack)
+            self.resolver.mappings[stack.name] = stack.template.get("Mappings", {})
             pending = dict(stack.resources)
             while pending:
                 progress = False
@@ -115,6 +119,34 @@ class Provisioner:
                     raise AssemblyError(f"{stack.name}: cannot resolve references of {blocked}")
             self._outputs(stack)
         return self.summary
+
+    def _publish_assets(self, stack: Stack, max_bytes: int = 20 * 1024 * 1024) -> None:
+        """Upload the stack's file assets to their bootstrap bucket, as ``cdk deploy`` does.
+
+        Folder assets (Lambda code) and big files (the dependency layer) are skipped: functions run from
+        the assembly's staged folders and the project's environment. What runs from S3 — the training
+        source tarball — is published.
+        """
+        manifest = stack.outdir / f"{stack.name}.assets.json"
+        if not manifest.is_file():
+            return
+        s3 = self.client("s3")
+        for asset in json.loads(manifest.read_text()).get("files", {}).values():
+            source = stack.outdir / asset["source"]["path"]
+            if asset["source"].get("packaging") != "file" or not source.is_file() or source.stat().st_size > max_bytes:
+                continue
+            for destination in asset["destinations"].values():
+                bucket = (
+                    destination["bucketName"]
+                    .replace("${AWS::AccountId}", self.account)
+                    .replace("${AWS::Region}", self.region)
+                )
+                if bucket not in self._asset_buckets:
+                    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+                        s3.create_bucket(Bucket=bucket)
+                    self._asset_buckets.add(bucket)
+                s3.upload_file(str(source), bucket, destination["objectKey"])
+                self.summary.created["CDK file asset (published)"] += 1
 
     def _ready(self, stack: str, resource: dict[str, Any]) -> bool:
         if resource["Type"] in SKIPPED or resource["Type"] not in self._handlers:
@@ -290,6 +322,13 @@ class Provisioner:
     def _rule(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
         name = props.get("Name") or self._physical(stack, logical, 64)
         events = self.client("events")
+        if "EventPattern" not in props:
+            # A schedule: recorded, not fired (the embedded AWS has no clock-driven events; start runs with the CLI).
+            arn = events.put_rule(
+                Name=name, ScheduleExpression=props["ScheduleExpression"], State=props.get("State", "ENABLED")
+            )["RuleArn"]
+            self._ref(stack, logical, name, Arn=arn)
+            return
         pattern = props["EventPattern"]
         arn = events.put_rule(Name=name, EventPattern=json.dumps(pattern), State=props.get("State", "ENABLED"))[
             "RuleArn"

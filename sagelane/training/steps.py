@@ -267,3 +267,56 @@ def register(
     arn = response["ModelPackageArn"]
     version = sagemaker.describe_model_package(ModelPackageName=arn).get("ModelPackageVersion")
     return {"model_package_arn": arn, "version": version, "status": status}
+
+
+# --- the training job request --------------------------------------------------------------------
+
+# Instance families with local NVMe storage: SageMaker rejects a KMS key for their storage volume.
+_INSTANCE_STORAGE_FAMILIES = ("g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "trn1", "inf2")
+
+
+def has_instance_storage(instance_type: str) -> bool:
+    family = instance_type.split(".")[1]
+    return family in _INSTANCE_STORAGE_FAMILIES or (family[-1] == "d" and family[:-1].isalnum())
+
+
+def job_request(
+    prepared: dict[str, Any], *, model: ModelConfig, image: str, source_uri: str, kms_key: str, region: str
+) -> dict[str, Any]:
+    """The varying parts of CreateTrainingJob (the state machine adds the fixed role and tags)."""
+    resources: dict[str, Any] = {
+        "InstanceType": model.instance_type,
+        "InstanceCount": model.instance_count,
+        "VolumeSizeInGB": model.volume_gb,
+    }
+    if not has_instance_storage(model.instance_type):
+        resources["VolumeKmsKeyId"] = kms_key
+    stopping: dict[str, Any] = {"MaxRuntimeInSeconds": model.max_runtime_s}
+    if model.spot:
+        stopping["MaxWaitTimeInSeconds"] = model.max_wait_s
+    hyperparameters = {
+        **prepared["hyperparameters"],
+        "sagemaker_program": "train.py",
+        "sagemaker_submit_directory": source_uri,
+        "sagemaker_region": region,
+    }
+    return {
+        "image": image,
+        "hyperparameters": hyperparameters,
+        "input_data_config": [
+            {
+                "ChannelName": name,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+            for name, uri in prepared["channels"].items()
+        ],
+        "resource_config": resources,
+        "stopping_condition": stopping,
+        "spot": model.spot,
+    }

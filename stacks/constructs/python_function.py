@@ -21,6 +21,7 @@ from constructs import Construct
 from sagelane import settings
 from sagelane.config import Project
 from sagelane.errors import ConfigError
+from stacks.constructs.nag import acknowledge
 
 RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + settings.LAMBDA_PYTHON_VERSION.replace(".", "_"))
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
@@ -131,4 +132,10 @@ class PythonFunction(Construct):
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **environment,
             },
+        )
+        assert self.function.role is not None
+        acknowledge(
+            self.function.role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "The AWS managed basic execution role only allows writing the function's own CloudWatch logs.",
         )

@@ -44,6 +44,7 @@ def test_push_wait_reports_curated_and_exits_0(served, capsys, penguins_csv):
         "Passed?",
         "Curate",
         "RecordCurated",
+        "AnnounceCurated",
         "Curated",
     ]
     assert "CURATED: PASSED: 344 rows" in out
@@ -76,7 +77,7 @@ def test_runs_list_and_show(served, capsys, penguins_csv, tmp_path):
     next(c for c in BAD_FILES if c.name == "truncated gzip").make(bad)
     cli(capsys, "data", "push", str(bad), "--dataset", "penguins", "--wait")
 
-    code, out, _ = cli(capsys, "runs", "list", "--json")
+    code, out, _ = cli(capsys, "runs", "list", "--workflow", "ingest", "--json")
     runs = json.loads(out)
     assert code == 0
     assert [(r["workflow"], r["status"], r["subject"]) for r in runs] == [
@@ -92,8 +93,8 @@ def test_runs_list_and_show(served, capsys, penguins_csv, tmp_path):
     assert re.search(r"failed\s+DataValidationFailed", out)
     assert "truncated gzip file" in out
 
-    code, _, err = cli(capsys, "runs", "list", "--workflow", "train")
-    assert code == 2 and "workflow 'train' is not deployed in environment 'dev'" in err
+    code, _, err = cli(capsys, "runs", "list", "--workflow", "deploy")
+    assert code == 2 and "workflow 'deploy' is not deployed in environment 'dev'" in err
 
 
 def test_unreachable_endpoint_and_busy_port_are_clear_errors(served, capsys, dev):
@@ -150,7 +151,8 @@ def test_local_up_serves_until_local_down(root, tmp_path):
         buckets = {b["Name"] for b in boto3.client("s3", **env).list_buckets()["Buckets"]}
         assert "sagelane-dev-raw-123456789012-us-east-1" in buckets
         machines = boto3.client("stepfunctions", **env).list_state_machines()["stateMachines"]
-        assert [m["name"] for m in machines] == ["SageLane-dev-Ingest-IngestWorkflow58F2BCD4"]
+        names = sorted(m["name"] for m in machines)
+        assert names == ["SageLane-dev-Ingest-IngestWorkflow58F2BCD4", "sagelane-dev-train"]
         down = subprocess.run(
             [str(script), "local", "down", "--state-dir", str(state)],
             cwd=root,

@@ -1,0 +1,281 @@
+"""The train workflow: one run per model at a time; a burst of triggers yields one training.
+
+    Acquire (lock per model) ─ held ─► MarkPending ────────────────────────────────► Coalesced
+      │
+    Gather (wait: let a burst of files land) ─► Prepare ─► Train (createTrainingJob.sync) ─► Evaluate
+      ─► Accepted? ─ yes ─► Register ─► NotifyAwaitingApproval ─┐
+                   └ no ─► NotifyNotRegistered ─────────────────┤
+    any task error ─► NotifyTrainingFailure ────────────────────┤
+                                                                 ▼
+                       Release (lock) ─► Pending? ─ yes ─► RetrainPending (start this workflow again)
+                                                      ─► Registered | CandidateRejected | TrainingFailed
+
+Triggers that arrive while a run holds the lock set ``pending``; the run starts one more training when it
+releases, so nothing curated in between is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from step_functions.ingest import fmt
+
+TRAINING_FAILED = "TrainingFailed"
+CANDIDATE_REJECTED = "CandidateRejected"
+# SageMaker API errors worth retrying with backoff (throttling, capacity, transient service errors).
+SAGEMAKER_RETRYABLE = [
+    "SageMaker.AmazonSageMakerException",
+    "SageMaker.ThrottlingException",
+    "SageMaker.ResourceLimitExceeded",
+    "ThrottlingException",
+]
+
+
+@dataclass(frozen=True)
+class TrainFunctions:
+    prepare: lambda_.IFunction
+    evaluate: lambda_.IFunction
+    register: lambda_.IFunction
+
+
+def build_train_definition(
+    scope: Construct,
+    *,
+    functions: TrainFunctions,
+    locks: dynamodb.ITable,
+    topic: sns.ITopic,
+    training_role_arn: str,
+    output_kms_key_arn: str,
+    coalesce_seconds: int,
+) -> sfn.IChainable:
+    scope = Construct(scope, "TrainStates")
+    s = sfn.JsonPath.string_at
+    lock_key = {"model": tasks.DynamoAttributeValue.from_string(s("$.model"))}
+
+    def invoke(id: str, function: lambda_.IFunction, payload: dict, result_path: str) -> tasks.LambdaInvoke:
+        return tasks.LambdaInvoke(
+            scope,
+            id,
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(payload),
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+            result_path=result_path,
+        )
+
+    def notify(id: str, subject: str, message: str) -> tasks.SnsPublish:
+        return tasks.SnsPublish(
+            scope,
+            id,
+            topic=topic,
+            subject=subject,
+            message=sfn.TaskInput.from_text(message),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+
+    def outcome(id: str, value: str) -> sfn.Pass:
+        return sfn.Pass(scope, id, result=sfn.Result.from_string(value), result_path="$.outcome")
+
+    # --- release and the end states (shared by every path) ---
+    registered = sfn.Succeed(scope, "Registered")
+    rejected = sfn.Fail(scope, CANDIDATE_REJECTED, error=CANDIDATE_REJECTED, cause_path="$.evaluation.reason")
+    failed = sfn.Fail(scope, TRAINING_FAILED, error=TRAINING_FAILED, cause_path="$.error.Cause")
+    finish = (
+        sfn.Choice(scope, "Outcome?")
+        .when(sfn.Condition.string_equals("$.outcome", "registered"), registered)
+        .when(sfn.Condition.string_equals("$.outcome", "rejected"), rejected)
+        .otherwise(failed)
+    )
+    retrain = sfn.CustomState(
+        scope,
+        "RetrainPending",
+        state_json={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution",
+            # itself: the triggers that arrived during this run get their training
+            "Parameters": {
+                "StateMachineArn.$": "$$.StateMachine.Id",
+                "Input": {"model.$": "$.model", "trigger": "coalesced"},
+            },
+            "ResultPath": None,
+        },
+    )
+    retrain.add_catch(finish, errors=[sfn.Errors.ALL], result_path="$.retrain_error")
+    retrain.next(finish)
+    release = tasks.DynamoDeleteItem(
+        scope,
+        "Release",
+        table=locks,
+        key=lock_key,
+        return_values=tasks.DynamoReturnValues.ALL_OLD,
+        result_selector={"pending.$": "$.Attributes.pending.BOOL"},
+        result_path="$.lock",
+    )
+    release.add_catch(finish, errors=[sfn.Errors.ALL], result_path="$.release_error")
+    release.next(
+        sfn.Choice(scope, "Pending?")
+        .when(sfn.Condition.boolean_equals("$.lock.pending", True), retrain)
+        .otherwise(finish)
+    )
+
+    # --- failure path ---
+    notify_failure = notify(
+        "NotifyTrainingFailure",
+        "SageLane training failed",
+        fmt("Training of model {} failed: {}: {}", s("$.model"), s("$.error.Error"), s("$.error.Cause")),
+    )
+    notify_failure.add_catch(
+        outcome("FailedAnyway", "failed").next(release), errors=[sfn.Errors.ALL], result_path="$.notify_error"
+    )
+    notify_failure.next(outcome("Failed", "failed")).next(release)
+
+    def guarded(task: sfn.TaskStateBase) -> sfn.TaskStateBase:
+        task.add_catch(notify_failure, errors=[sfn.Errors.ALL], result_path="$.error")
+        return task
+
+    # --- acquire, or coalesce into the running training ---
+    coalesced = tasks.DynamoUpdateItem(
+        scope,
+        "MarkPending",
+        table=locks,
+        key=lock_key,
+        update_expression="SET pending = :yes",
+        expression_attribute_values={":yes": tasks.DynamoAttributeValue.boolean_from_json_path(s("$.yes"))},
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    mark = sfn.Pass(scope, "AlreadyTraining", result=sfn.Result.from_boolean(True), result_path="$.yes").next(coalesced)
+    coalesced.next(sfn.Succeed(scope, "Coalesced", comment="a training of this model is running: it will run again"))
+    acquire = tasks.DynamoPutItem(
+        scope,
+        "Acquire",
+        table=locks,
+        item={
+            **lock_key,
+            "execution": tasks.DynamoAttributeValue.from_string(s("$$.Execution.Id")),
+            "started_at": tasks.DynamoAttributeValue.from_string(s("$$.State.EnteredTime")),
+        },
+        condition_expression="attribute_not_exists(model)",
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    acquire.add_catch(mark, errors=["DynamoDB.ConditionalCheckFailedException"], result_path=sfn.JsonPath.DISCARD)
+    acquire.add_catch(
+        notify(
+            "NotifyLockFailure",
+            "SageLane training failed",
+            fmt("Training of model {} could not start: {}", s("$.model"), s("$.error.Cause")),
+        ).next(sfn.Fail(scope, "LockFailed", error=TRAINING_FAILED, cause="the training lock could not be taken")),
+        errors=[sfn.Errors.ALL],
+        result_path="$.error",
+    )
+
+    # --- the run ---
+    prepare = guarded(
+        invoke("Prepare", functions.prepare, {"model": s("$.model"), "trigger": s("$.trigger")}, "$.prepared")
+    )
+    train = _training_job(scope, training_role_arn, output_kms_key_arn)
+    guarded(train)
+    evaluate = guarded(
+        invoke(
+            "Evaluate",
+            functions.evaluate,
+            {"model": s("$.model"), "prepared": sfn.JsonPath.object_at("$.prepared")},
+            "$.evaluation",
+        )
+    )
+    register = guarded(
+        invoke(
+            "Register",
+            functions.register,
+            {
+                "model": s("$.model"),
+                "prepared": sfn.JsonPath.object_at("$.prepared"),
+                "evaluation": sfn.JsonPath.object_at("$.evaluation"),
+                "training": sfn.JsonPath.object_at("$.training"),
+            },
+            "$.registered",
+        )
+    )
+    awaiting = guarded(
+        notify(
+            "NotifyAwaitingApproval",
+            "SageLane: a model version awaits approval",
+            fmt(
+                "Model {} version {} is registered as {}: {}. Approve it with: sagelane models approve {} {}",
+                s("$.model"),
+                s("$.registered.version"),
+                s("$.registered.status"),
+                s("$.evaluation.reason"),
+                s("$.model"),
+                s("$.registered.version"),
+            ),
+        )
+    )
+    not_registered = guarded(
+        notify(
+            "NotifyNotRegistered",
+            "SageLane: a candidate model was not registered",
+            fmt(
+                "Model {}: the candidate from run {} was not registered: {}",
+                s("$.model"),
+                s("$.prepared.run_id"),
+                s("$.evaluation.reason"),
+            ),
+        )
+    )
+    accepted = (
+        sfn.Choice(scope, "Accepted?")
+        .when(
+            sfn.Condition.boolean_equals("$.evaluation.accepted", True),
+            sfn.Chain.start(register).next(awaiting).next(outcome("RegisteredOutcome", "registered")).next(release),
+        )
+        .otherwise(sfn.Chain.start(not_registered).next(outcome("RejectedOutcome", "rejected")).next(release))
+    )
+    gather = sfn.Wait(scope, "Gather", time=sfn.WaitTime.duration(Duration.seconds(coalesce_seconds)))
+    return sfn.Chain.start(acquire).next(gather).next(prepare).next(train).next(evaluate).next(accepted)
+
+
+def _training_job(scope: Construct, role_arn: str, kms_key_arn: str) -> sfn.CustomState:
+    """``createTrainingJob.sync``; the request's varying parts come from Prepare."""
+    state = sfn.CustomState(
+        scope,
+        "Train",
+        state_json={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+            "Parameters": {
+                "TrainingJobName.$": "$.prepared.training_job_name",
+                "RoleArn": role_arn,
+                "AlgorithmSpecification": {"TrainingImage.$": "$.prepared.job.image", "TrainingInputMode": "File"},
+                "HyperParameters.$": "$.prepared.job.hyperparameters",
+                "InputDataConfig.$": "$.prepared.job.input_data_config",
+                "OutputDataConfig": {"S3OutputPath.$": "$.prepared.output_path", "KmsKeyId": kms_key_arn},
+                "ResourceConfig.$": "$.prepared.job.resource_config",
+                "StoppingCondition.$": "$.prepared.job.stopping_condition",
+                "EnableManagedSpotTraining.$": "$.prepared.job.spot",
+                "EnableInterContainerTrafficEncryption": True,
+                "Tags": [{"Key": "sagelane:model", "Value.$": "$.model"}],
+            },
+            "ResultSelector": {
+                "TrainingJobName.$": "$.TrainingJobName",
+                "TrainingJobStatus.$": "$.TrainingJobStatus",
+                "ModelArtifacts.$": "$.ModelArtifacts",
+            },
+            "ResultPath": "$.training",
+        },
+    )
+    state.add_retry(
+        errors=SAGEMAKER_RETRYABLE,
+        interval=Duration.seconds(15),
+        max_attempts=5,
+        backoff_rate=2.0,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    return state
