@@ -121,6 +121,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=900, help="seconds to wait with --wait (default 900)")
     p.set_defaults(handler=_cmd_data_push)
 
+    p = sub.add_parser("train", help="start training the models of a dataset")
+    p.add_argument("dataset", help="dataset name (every model trained on it), or a model name")
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.add_argument("--wait", action="store_true", help="follow the runs; exit 1 unless every candidate is registered")
+    p.add_argument("--timeout", type=float, default=3600)
+    p.set_defaults(handler=_cmd_train)
+
+    models = sub.add_parser("models", help="model versions in the Model Registry").add_subparsers(metavar="ACTION")
+    p = models.add_parser("list", help="versions of a model, newest first")
+    p.add_argument("model")
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_models_list)
+    p = models.add_parser("show", help="one version: metrics against the champion, lineage")
+    p.add_argument("model")
+    p.add_argument("version", type=int)
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_models_show)
+    for action, status in (("approve", "Approved"), ("reject", "Rejected")):
+        p = models.add_parser(action, help=f"{action} a version (needs the approver policy in AWS)")
+        p.add_argument("model")
+        p.add_argument("version", type=int)
+        p.add_argument("--comment", help="recorded with the decision")
+        p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+        p.set_defaults(handler=_cmd_models_status, status=status)
+
     runs = sub.add_parser("runs", help="workflow runs").add_subparsers(metavar="ACTION")
     p = runs.add_parser("list", help="recent runs, newest first")
     p.add_argument("--workflow", choices=["ingest", "train", "deploy"])
@@ -341,6 +368,119 @@ def _cmd_runs_show(args: argparse.Namespace) -> int:
     if run.error:
         print(f"  ended in {run.error}: {run.cause}")
     return EXIT_OK if run.status in ("SUCCEEDED", "RUNNING") else EXIT_FAILED
+
+
+# --- train / models ------------------------------------------------------------------------------
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import json
+    import uuid
+
+    from sagelane import aws
+    from sagelane.config import load_project
+    from sagelane.runs import wait_for, workflow_arn
+
+    config = load_project(args.env).config
+    names = [m.name for m in config.models_of(args.dataset)] or [config.model(args.dataset).name]
+    sfn = aws.client("stepfunctions")
+    arn = workflow_arn(args.env, "train")
+    started = []
+    for name in names:
+        execution = sfn.start_execution(
+            stateMachineArn=arn, name=f"cli-{uuid.uuid4()}", input=json.dumps({"model": name, "trigger": "cli"})
+        )["executionArn"]
+        started.append((name, execution))
+        print(f"started training of {name}: run {execution.rsplit(':', 1)[-1][:12]}")
+    if not args.wait:
+        return EXIT_OK
+    ok = True
+    for name, execution in started:
+        run = wait_for(lambda execution=execution: execution, timeout=args.timeout)
+        registered = run.status == "SUCCEEDED" and run.end_state == "Registered"
+        ok &= registered
+        detail = (run.output or {}).get("registered", {}) if run.output else {}
+        if registered:
+            print(f"{name}: registered version {detail.get('version')} ({detail.get('status')})")
+        elif run.status == "SUCCEEDED":
+            print(f"{name}: {run.end_state} (a training of it was already running; it will include the new data)")
+        else:
+            print(f"{name}: {run.error}: {run.cause}")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _cmd_models_list(args: argparse.Namespace) -> int:
+    import json
+
+    from sagelane.config import load_project
+    from sagelane.registry import list_versions
+
+    config = load_project(args.env).config
+    config.model(args.model)  # unknown model: a clear error before any AWS call
+    primary = _primary_metric(args.env, args.model)
+    versions = list_versions(args.env, args.model)
+    if args.json:
+        print(json.dumps([v.to_dict() for v in versions], indent=2, default=str))
+        return EXIT_OK
+    if not versions:
+        print(f"{args.model} has no versions yet (sagelane train {config.model(args.model).dataset})")
+        return EXIT_OK
+    print(f"{'VERSION':>7}  {'STATUS':<22} {'CREATED (UTC)':<20} {primary:>10}  TRAINING JOB")
+    for v in versions:
+        created = v.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if v.created else "-"
+        score = v.metrics.get(primary)
+        shown = f"{score:.4f}" if isinstance(score, int | float) else "-"
+        print(f"{v.version:>7}  {v.status:<22} {created:<20} {shown:>10}  {v.metadata.get('training_job', '-')}")
+    return EXIT_OK
+
+
+def _cmd_models_show(args: argparse.Namespace) -> int:
+    import json
+
+    from sagelane.config import load_project
+    from sagelane.registry import champion, get_version
+
+    load_project(args.env).config.model(args.model)
+    version = get_version(args.env, args.model, args.version)
+    best = champion(args.env, args.model)
+    if args.json:
+        data = version.to_dict()
+        data["champion"] = best.to_dict() if best else None
+        print(json.dumps(data, indent=2, default=str))
+        return EXIT_OK
+    print(f"{args.model} version {version.version}: {version.status}")
+    print(f"  {version.description}")
+    vs = f"champion v{best.version}" if best and best.version != version.version else "champion"
+    print(f"  {'metric':<12} {'this':>10} {vs:>14}")
+    for name, value in sorted(version.metrics.items()):
+        if name == "rows":
+            continue
+        other = best.metrics.get(name) if best and best.version != version.version else None
+        print(f"  {name:<12} {value:>10.4f} {'-' if other is None else format(other, '.4f'):>14}")
+    print("  lineage:")
+    for key in ("dataset", "training_job", "lineage", "lineage_sha256", "contract_sha256", "code_version", "trigger"):
+        if key in version.metadata:
+            print(f"    {key}: {version.metadata[key]}")
+    print(f"    model data: {version.model_data}")
+    return EXIT_OK
+
+
+def _cmd_models_status(args: argparse.Namespace) -> int:
+    from sagelane.config import load_project
+    from sagelane.registry import set_status
+
+    load_project(args.env).config.model(args.model)
+    version = set_status(args.env, args.model, args.version, args.status, comment=args.comment)
+    print(f"{args.model} version {version.version} is now {version.status}")
+    return EXIT_OK
+
+
+def _primary_metric(env: str, model: str) -> str:
+    from sagelane.config import load_project
+
+    project = load_project(env)
+    contract = project.contract(project.config.model(model).dataset)
+    return contract.target.primary_metric if contract.target else "score"
 
 
 def _expand_run_id(env: str, prefix: str) -> str:

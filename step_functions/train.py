@@ -1,8 +1,8 @@
 """The train workflow: one run per model at a time; a burst of triggers yields one training.
 
-    Acquire (lock per model) ─ held ─► MarkPending ────────────────────────────────► Coalesced
+    Acquire (lock per model) ─ held ─► MarkPending (pending_at) ───────────────────► Coalesced
       │
-    Gather (wait: let a burst of files land) ─► Prepare ─► Train (createTrainingJob.sync) ─► Evaluate
+    Gather (wait: a burst lands) ─► DataCutoff ─► Prepare ─► Train (createTrainingJob.sync) ─► Evaluate
       ─► Accepted? ─ yes ─► Register ─► NotifyAwaitingApproval ─┐
                    └ no ─► NotifyNotRegistered ─────────────────┤
     any task error ─► NotifyTrainingFailure ────────────────────┤
@@ -10,8 +10,9 @@
                        Release (lock) ─► Pending? ─ yes ─► RetrainPending (start this workflow again)
                                                       ─► Registered | CandidateRejected | TrainingFailed
 
-Triggers that arrive while a run holds the lock set ``pending``; the run starts one more training when it
-releases, so nothing curated in between is left out.
+Triggers that arrive while a run holds the lock record ``pending_at``; if one came after the run read its
+data (``data_cutoff``), the run starts one more training when it releases, so nothing curated in between
+is left out — and a burst within the Gather wait yields exactly one training.
 """
 
 from __future__ import annotations
@@ -116,13 +117,27 @@ def build_train_definition(
         table=locks,
         key=lock_key,
         return_values=tasks.DynamoReturnValues.ALL_OLD,
-        result_selector={"pending.$": "$.Attributes.pending.BOOL"},
         result_path="$.lock",
     )
     release.add_catch(finish, errors=[sfn.Errors.ALL], result_path="$.release_error")
+    # Retrain only for triggers that came after this run read its data (earlier ones are in it).
     release.next(
         sfn.Choice(scope, "Pending?")
-        .when(sfn.Condition.boolean_equals("$.lock.pending", True), retrain)
+        .when(
+            sfn.Condition.and_(
+                sfn.Condition.is_present("$.lock.Attributes.pending_at.S"),
+                sfn.Condition.is_present("$.data_cutoff"),
+                sfn.Condition.timestamp_greater_than_json_path("$.lock.Attributes.pending_at.S", "$.data_cutoff"),
+            ),
+            retrain,
+        )
+        .when(
+            sfn.Condition.and_(
+                sfn.Condition.is_present("$.lock.Attributes.pending_at.S"),
+                sfn.Condition.is_not_present("$.data_cutoff"),
+            ),
+            retrain,
+        )
         .otherwise(finish)
     )
 
@@ -147,11 +162,11 @@ def build_train_definition(
         "MarkPending",
         table=locks,
         key=lock_key,
-        update_expression="SET pending = :yes",
-        expression_attribute_values={":yes": tasks.DynamoAttributeValue.boolean_from_json_path(s("$.yes"))},
+        update_expression="SET pending_at = :now",
+        expression_attribute_values={":now": tasks.DynamoAttributeValue.from_string(s("$$.State.EnteredTime"))},
         result_path=sfn.JsonPath.DISCARD,
     )
-    mark = sfn.Pass(scope, "AlreadyTraining", result=sfn.Result.from_boolean(True), result_path="$.yes").next(coalesced)
+    mark = coalesced
     coalesced.next(sfn.Succeed(scope, "Coalesced", comment="a training of this model is running: it will run again"))
     acquire = tasks.DynamoPutItem(
         scope,
@@ -239,7 +254,19 @@ def build_train_definition(
         .otherwise(sfn.Chain.start(not_registered).next(outcome("RejectedOutcome", "rejected")).next(release))
     )
     gather = sfn.Wait(scope, "Gather", time=sfn.WaitTime.duration(Duration.seconds(coalesce_seconds)))
-    return sfn.Chain.start(acquire).next(gather).next(prepare).next(train).next(evaluate).next(accepted)
+    # The instant this run reads its data: later triggers need a run of their own.
+    cutoff = sfn.Pass(scope, "DataCutoff", parameters={"at.$": "$$.State.EnteredTime"}, result_path="$.cutoff")
+    cutoff_flat = sfn.Pass(scope, "DataCutoffTime", input_path="$.cutoff.at", result_path="$.data_cutoff")
+    return (
+        sfn.Chain.start(acquire)
+        .next(gather)
+        .next(cutoff)
+        .next(cutoff_flat)
+        .next(prepare)
+        .next(train)
+        .next(evaluate)
+        .next(accepted)
+    )
 
 
 def _training_job(scope: Construct, role_arn: str, kms_key_arn: str) -> sfn.CustomState:

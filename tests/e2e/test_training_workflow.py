@@ -1,0 +1,181 @@
+"""Training on the embedded AWS: ingest → train (local SageMaker job) → registry → approval, via the CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+
+from sagelane.cli import main
+from sagelane.local.runtime import stacks_in_order
+from sagelane.local.server import EmbeddedAWS
+from sagelane.runs import list_runs
+
+pytestmark = pytest.mark.slow
+MODEL = "penguins-species"
+GROUP = f"sagelane-dev-{MODEL}"
+
+
+@pytest.fixture
+def served(dev, root, monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(root)
+    with EmbeddedAWS(dev.outdir, stacks=stacks_in_order(dev.outdir), log_dir=tmp_path / "logs") as cloud:
+        yield cloud
+
+
+@pytest.fixture
+def inbox(served):
+    """Messages published to the training topic."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    url = sqs.create_queue(QueueName="training-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if "Training" in t["TopicArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+
+    def read() -> list[dict]:
+        return [
+            json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        ]
+
+    return read
+
+
+def cli(capsys, *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def settle(timeout: float = 120) -> None:
+    """Wait until no run of any workflow is running (events in flight included)."""
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    while time.monotonic() < deadline:
+        busy = any(r.status == "RUNNING" for r in list_runs("dev", limit=200))
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 1.0:
+            return
+        time.sleep(0.2)
+    raise TimeoutError("runs still running")
+
+
+def train_runs():
+    return [r for r in list_runs("dev", "train", limit=200)]
+
+
+def versions():
+    packages = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]
+    return sorted((p["ModelPackageVersion"], p["ModelApprovalStatus"]) for p in packages)
+
+
+def prepare_env(served) -> dict:
+    fn = next(f for f in served.cloud.functions.functions.values() if "Prepare" in f.name)
+    return fn.environment
+
+
+def test_curated_data_trains_one_version_that_awaits_approval(served, capsys, penguins_csv, inbox):
+    code, _ = cli(capsys, "data", "push", str(penguins_csv), "--dataset", "penguins", "--wait")
+    assert code == 0
+    settle()
+    (run,) = [r for r in train_runs() if r.input["model"] == MODEL]
+    assert run.status == "SUCCEEDED" and run.input["trigger"] == "ingest"
+
+    code, out = cli(capsys, "models", "list", MODEL, "--json")
+    (version,) = json.loads(out)
+    assert (version["version"], version["status"]) == (1, "PendingManualApproval")
+    assert version["metrics"]["accuracy"] >= 0.9 and version["metrics"]["macro_f1"] >= 0.9
+    assert version["metadata"]["trigger"] == "ingest" and version["metadata"]["lineage"].startswith("s3://")
+    subjects = [m["Subject"] for m in inbox()]
+    assert "SageLane: a model version awaits approval" in subjects
+
+    code, out = cli(capsys, "models", "show", MODEL, "1")
+    assert code == 0 and "lineage_sha256" in out and "contract_sha256" in out
+    code, out = cli(capsys, "models", "approve", MODEL, "1", "--comment", "checked the card")
+    assert code == 0 and "is now Approved" in out
+    assert versions() == [(1, "Approved")]
+    code, out = cli(capsys, "models", "approve", MODEL, "1")
+    assert code == 2 and "already Approved" in out
+
+
+def test_a_failing_training_script_ends_in_training_failed_and_registers_nothing(served, capsys, penguins_csv, inbox):
+    env = prepare_env(served)
+    models = json.loads(env["SAGELANE_MODELS"])
+    models[MODEL]["hyperparameters"] = {"C": "not-a-number"}
+    env["SAGELANE_MODELS"] = json.dumps(models)
+
+    cli(capsys, "data", "push", str(penguins_csv), "--dataset", "penguins", "--wait")
+    settle()
+    (run,) = [r for r in train_runs() if r.input["model"] == MODEL]
+    assert run.status == "FAILED" and run.error == "TrainingFailed"
+    assert "AlgorithmError" in run.cause and "not-a-number" in run.cause
+    assert versions() == []
+    failure = [m for m in inbox() if m["Subject"] == "SageLane training failed"]
+    assert failure and "penguins-species failed: States.TaskFailed" in failure[0]["Message"]
+
+
+def test_a_candidate_worse_than_the_champion_is_not_registered(served, capsys, penguins_csv, inbox):
+    sagemaker = boto3.client("sagemaker")
+    champion = sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": "img", "ModelDataUrl": "s3://x/model.tar.gz"}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        CustomerMetadataProperties={
+            "metrics": json.dumps({"macro_f1": 1.0, "accuracy": 1.0}),
+            "training_job": "earlier",
+        },
+    )
+    assert champion["ModelPackageArn"]
+    env = prepare_env(served)
+    models = json.loads(env["SAGELANE_MODELS"])
+    models[MODEL]["hyperparameters"] = {"C": "0.01"}  # weaker (macro-F1 ≈ 0.95), still above the thresholds
+    env["SAGELANE_MODELS"] = json.dumps(models)
+
+    cli(capsys, "data", "push", str(penguins_csv), "--dataset", "penguins", "--wait")
+    settle()
+    (run,) = [r for r in train_runs() if r.input["model"] == MODEL]
+    assert run.status == "FAILED" and run.error == "CandidateRejected", run.cause
+    assert "worse than the champion: macro_f1 0.9460 vs champion v1 1.0000" in run.cause
+    assert versions() == [(1, "Approved")]
+    assert any(m["Subject"] == "SageLane: a candidate model was not registered" for m in inbox())
+
+
+def test_a_burst_of_files_yields_one_training(served, capsys, penguins_csv, tmp_path):
+    s3 = boto3.client("s3")
+    raw = "sagelane-dev-raw-123456789012-us-east-1"
+    lines = penguins_csv.read_text().splitlines()
+    for i in range(10):
+        part = tmp_path / f"part-{i}.csv"
+        part.write_text("\n".join([lines[0], *lines[1 + i * 28 : 1 + i * 28 + 60]]) + "\n")  # 60 rows each
+        s3.upload_file(str(part), raw, f"incoming/penguins/{part.name}")
+    settle(180)
+    ingests = [r for r in list_runs("dev", "ingest", limit=200)]
+    assert len(ingests) == 10 and all(r.status == "SUCCEEDED" for r in ingests)
+    runs = [r for r in train_runs() if r.input["model"] == MODEL]
+    ended = sorted(describe_end(r) for r in runs)
+    assert ended.count("Registered") == 1, ended
+    assert set(ended) <= {"Registered", "Coalesced"}
+    assert versions() == [(1, "PendingManualApproval")]
+    # the one version was trained on every file of the burst
+    metadata = boto3.client("sagemaker").describe_model_package(
+        ModelPackageName=boto3.client("sagemaker").list_model_packages(ModelPackageGroupName=GROUP)[
+            "ModelPackageSummaryList"
+        ][0]["ModelPackageArn"]
+    )["CustomerMetadataProperties"]
+    bucket, key = metadata["lineage"].removeprefix("s3://").split("/", 1)
+    lineage = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert len(lineage["data"]) == 10
+
+
+def describe_end(run) -> str:
+    from sagelane.runs import describe_run
+
+    return describe_run(run.arn).end_state
