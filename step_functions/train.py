@@ -166,8 +166,16 @@ def build_train_definition(
         expression_attribute_values={":now": tasks.DynamoAttributeValue.from_string(s("$$.State.EnteredTime"))},
         result_path=sfn.JsonPath.DISCARD,
     )
-    mark = coalesced
     coalesced.next(sfn.Succeed(scope, "Coalesced", comment="a training of this model is running: it will run again"))
+    lock_failed = sfn.Fail(scope, "LockFailed", error=TRAINING_FAILED, cause="the training lock could not be taken")
+    notify_lock_failure = notify(
+        "NotifyLockFailure",
+        "SageLane training failed",
+        fmt("Training of model {} could not start: {}", s("$.model"), s("$.error.Cause")),
+    )
+    notify_lock_failure.add_catch(lock_failed, errors=[sfn.Errors.ALL], result_path="$.notify_error")
+    notify_lock_failure.next(lock_failed)
+    coalesced.add_catch(notify_lock_failure, errors=[sfn.Errors.ALL], result_path="$.error")
     acquire = tasks.DynamoPutItem(
         scope,
         "Acquire",
@@ -180,16 +188,8 @@ def build_train_definition(
         condition_expression="attribute_not_exists(model)",
         result_path=sfn.JsonPath.DISCARD,
     )
-    acquire.add_catch(mark, errors=["DynamoDB.ConditionalCheckFailedException"], result_path=sfn.JsonPath.DISCARD)
-    acquire.add_catch(
-        notify(
-            "NotifyLockFailure",
-            "SageLane training failed",
-            fmt("Training of model {} could not start: {}", s("$.model"), s("$.error.Cause")),
-        ).next(sfn.Fail(scope, "LockFailed", error=TRAINING_FAILED, cause="the training lock could not be taken")),
-        errors=[sfn.Errors.ALL],
-        result_path="$.error",
-    )
+    acquire.add_catch(coalesced, errors=["DynamoDB.ConditionalCheckFailedException"], result_path=sfn.JsonPath.DISCARD)
+    acquire.add_catch(notify_lock_failure, errors=[sfn.Errors.ALL], result_path="$.error")
 
     # --- the run ---
     prepare = guarded(
