@@ -2,14 +2,17 @@
 
 Synthesizes the CDK app, starts the embedded AWS provisioned from it, drops sample files into the raw
 zone — a good penguins table, a good and a defective churn export, a truncated upload — follows the
-ingest runs they start, replays one S3 event to show it runs once, lists the runs and copies the
-reports next to you. Later issues extend it to training, approval, serving and retraining.
+ingest runs they start, replays one S3 event to show it runs once, follows the trainings the curated
+files trigger (real training code, run as SageMaker would run it) into the Model Registry, approves the
+penguins model, lists the runs and copies the reports next to you. Later issues extend it to serving
+and retraining.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,17 +33,18 @@ class Sample:
 def run_demo(*, workdir: Path) -> int:
     from sagelane.cli import follow_ingest
     from sagelane.data import push
+    from sagelane.registry import list_versions, set_status
     from sagelane.runs import list_runs
     from sagelane.samples import churn_frame, write_frame
 
     started = time.perf_counter()
     root = find_root()
     env = "dev"
-    load_project(env, root)
+    project = load_project(env, root)
     workdir = workdir if workdir.is_absolute() else root / workdir
     data = workdir / "data"
     data.mkdir(parents=True, exist_ok=True)
-    print("SageLane demo: the ingest lifecycle on the embedded AWS (moto + local compute; no account, no Docker)")
+    print("SageLane demo: the lifecycle on the embedded AWS (moto + local compute; no account, no Docker)")
 
     t = time.perf_counter()
     print("1. Synthesizing the CDK app (dev, cdk-nag on) ...", flush=True)
@@ -90,13 +94,30 @@ def run_demo(*, workdir: Path) -> int:
         end = "AlreadyIngested" if replay["status"] == "SUCCEEDED" else replay["status"]
         print(f"     ok the second run ended at {end}: nothing validated or written twice")
 
-        print("5. Runs (sagelane runs list):")
-        for run in list_runs(env, "ingest"):
+        print("5. Training: each curated file triggered its dataset's models (runs coalesce per model):", flush=True)
+        trained = _wait_for_training(env, timeout=300)
+        for run in trained:
+            registered = (run.output or {}).get("registered") or {}
+            detail = f"version {registered.get('version')} {registered.get('status')}" if registered else run.end_state
+            seconds = f"{run.seconds:.1f} s" if run.seconds is not None else "-"
+            print(f"     {run.input.get('model'):<18} {run.status:<9} {seconds:>7}  {detail}")
+        for model in project.config.models:
+            for version in list_versions(env, model.name):
+                metrics = ", ".join(f"{k} {v:.3f}" for k, v in version.metrics.items() if k != "rows")
+                print(f"     sagelane models list {model.name}: v{version.version} {version.status} ({metrics})")
+
+        print("6. Approval (sagelane models approve penguins-species 1):")
+        approved = set_status(env, "penguins-species", 1, "Approved", comment="approved by the demo")
+        print(f"     penguins-species version {approved.version} is now {approved.status}")
+        surprises += approved.status != "Approved"
+
+        print("7. Runs (sagelane runs list):")
+        for run in list_runs(env):
             seconds = f"{run.seconds:.2f} s" if run.seconds is not None else "-"
             ended = f"  [{run.error}]" if run.error else ""
-            print(f"   {run.id[:8]}  {run.status:<9} {seconds:>7}  {run.subject}{ended}")
+            print(f"   {run.id[:8]}  {run.workflow:<6} {run.status:<9} {seconds:>7}  {run.subject}{ended}")
 
-        print(f"6. Reports, copied to {workdir.relative_to(root) / 'reports'}/ :")
+        print(f"8. Reports and model cards, copied to {workdir.relative_to(root) / 'reports'}/ :")
         s3 = aws.client("s3")
         for name, uri in reports:
             bucket, key = uri.removeprefix("s3://").split("/", 1)
@@ -104,9 +125,36 @@ def run_demo(*, workdir: Path) -> int:
             local.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(bucket, key, str(local))
             print(f"   {local.relative_to(root)}  <- {uri}")
+        for model in project.config.models:
+            for version in list_versions(env, model.name):
+                if not version.model_data:
+                    continue
+                bucket, key = version.model_data.removeprefix("s3://").split("/", 1)
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+                    card = tar.extractfile("model_card.html")
+                    local = workdir / "reports" / f"{model.name}-v{version.version}" / "model_card.html"
+                    local.parent.mkdir(parents=True, exist_ok=True)
+                    local.write_bytes(card.read() if card else b"")
+                print(f"   {local.relative_to(root)}  <- {version.model_data}")
 
     print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
     if surprises:
-        print(f"{surprises} file(s) did not get the expected verdict")
+        print(f"{surprises} step(s) did not give the expected result")
         return 1
     return 0
+
+
+def _wait_for_training(env: str, *, timeout: float) -> list:
+    """The train runs, once none is running (a run may start another for triggers it coalesced)."""
+    from sagelane.runs import describe_run, list_runs
+
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        runs = list_runs(env, "train", limit=100)
+        quiet = quiet + 1 if runs and all(r.status != "RUNNING" for r in runs) else 0
+        if quiet >= 5:  # a second of calm: no run running, none about to start
+            return [describe_run(r.arn, workflow="train") for r in sorted(runs, key=lambda r: r.started)]
+        time.sleep(0.2)
+    raise TimeoutError("training runs did not finish")
