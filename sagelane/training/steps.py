@@ -244,6 +244,11 @@ def register(
         "trigger": trigger or "manual",
     }
     status = "Approved" if auto_approve else "PendingManualApproval"
+    # The serving container loads inference.py from the same source directory the job trained with.
+    serving_env = {"SAGEMAKER_PROGRAM": "inference.py"}
+    source = prepared.get("job", {}).get("hyperparameters", {}).get("sagemaker_submit_directory")
+    if source:
+        serving_env["SAGEMAKER_SUBMIT_DIRECTORY"] = source
     response = sagemaker.create_model_package(
         ModelPackageGroupName=group,
         ModelPackageDescription=f"{model.name}: {evaluation['reason']}"[:1024],
@@ -253,7 +258,7 @@ def register(
                 {
                     "Image": inference_image,
                     "ModelDataUrl": model_data,
-                    "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
+                    "Environment": serving_env,
                 }
             ],
             "SupportedContentTypes": ["application/json", "text/csv"],
