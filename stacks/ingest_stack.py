@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
@@ -19,6 +16,7 @@ from constructs import Construct
 
 from sagelane import settings
 from sagelane.config import Project
+from stacks.constructs.common import encrypted_table, notification_topic
 from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
@@ -46,24 +44,11 @@ class IngestStack(Stack):
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         retention = log_retention(config.logging.retention_days)
 
-        self.topic = sns.Topic(
-            self, "Notifications", display_name=f"SageLane {env} ingest", master_key=lake.key, enforce_ssl=True
+        self.topic = notification_topic(
+            self, display_name=f"SageLane {env} ingest", key=lake.key, emails=config.notifications.emails
         )
-        for address in config.notifications.emails:
-            self.topic.add_subscription(subscriptions.EmailSubscription(address))
-
-        self.ledger = dynamodb.Table(
-            self,
-            "Ledger",
-            partition_key=dynamodb.Attribute(name="object_id", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=lake.key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=retain,
-            removal_policy=removal,
+        self.ledger = encrypted_table(
+            self, "Ledger", partition_key="object_id", key=lake.key, removal_policy=removal, deletion_protection=retain
         )
 
         layers = [dependency_layer(self, "Dependencies", root=project.root), powertools_layer(self, "Powertools")]

@@ -6,15 +6,12 @@ import json
 from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -23,6 +20,7 @@ from sagelane import settings
 from sagelane.config import Project
 from sagelane.registry import group_name
 from sagelane.training.package import build_source_tarball
+from stacks.constructs.common import encrypted_table, notification_topic
 from stacks.constructs.images import framework_for, framework_image
 from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
@@ -43,22 +41,12 @@ class TrainingStack(Stack):
         retention = log_retention(config.logging.retention_days)
         curated, artifacts = lake.zone(self, "curated"), lake.zone(self, "artifacts")
 
-        self.topic = sns.Topic(
-            self, "Notifications", display_name=f"SageLane {env} training", master_key=lake.key, enforce_ssl=True
+        self.topic = notification_topic(
+            self, display_name=f"SageLane {env} training", key=lake.key, emails=config.notifications.emails
         )
-        for address in config.notifications.emails:
-            self.topic.add_subscription(subscriptions.EmailSubscription(address))
-        self.locks = dynamodb.Table(
-            self,
-            "Locks",
-            partition_key=dynamodb.Attribute(name="model", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=lake.key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.DESTROY,  # only locks of running trainings live here
+        # Only the locks of running trainings live here: nothing to retain.
+        self.locks = encrypted_table(
+            self, "Locks", partition_key="model", key=lake.key, removal_policy=RemovalPolicy.DESTROY
         )
 
         # --- the code SageMaker runs, and the role it runs as ---

@@ -16,16 +16,17 @@ version whose run failed may be claimed again.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+
+from step_functions import common
+from step_functions.common import fmt
 
 # Error names the workflow ends with (stable: alarms, the CLI and the docs rely on them).
 DUPLICATE = "DynamoDB.ConditionalCheckFailedException"
@@ -42,19 +43,6 @@ class IngestFunctions:
     validate: lambda_.IFunction
     curate: lambda_.IFunction
     quarantine: lambda_.IFunction
-
-
-# Characters a States.Format template may hold here. Quotes and backslashes need escaping inside
-# intrinsic functions (CDK does not escape them) and some interpreters reject ';': keep templates plain.
-_PLAIN_TEMPLATE = re.compile(r"^[A-Za-z0-9 .,:()/{}_#=+-]*$")
-
-
-def fmt(template: str, *paths: str) -> str:
-    """``States.Format(template, paths...)``, refusing template text that would break the definition."""
-    if not _PLAIN_TEMPLATE.match(template):
-        bad = sorted(set(re.sub(r"[A-Za-z0-9 .,:()/{}_#=+-]", "", template)))
-        raise ValueError(f"States.Format template holds characters that need escaping: {bad}: {template!r}")
-    return sfn.JsonPath.format(template, *paths)
 
 
 def object_id() -> str:
@@ -104,26 +92,10 @@ def build_ingest_definition(
         )
 
     def notify(id: str, subject: str, message: str) -> tasks.SnsPublish:
-        return tasks.SnsPublish(
-            scope,
-            id,
-            topic=topic,
-            subject=subject,
-            message=sfn.TaskInput.from_text(message),
-            result_path=sfn.JsonPath.DISCARD,
-        )
+        return common.notify(scope, id, topic=topic, subject=subject, message=message)
 
     def invoke(id: str, function: lambda_.IFunction, result_path: str) -> tasks.LambdaInvoke:
-        task = tasks.LambdaInvoke(
-            scope,
-            id,
-            lambda_function=function,
-            payload_response_only=True,
-            retry_on_service_exceptions=True,
-            result_path=result_path,
-            task_timeout=sfn.Timeout.duration(Duration.minutes(16)),
-        )
-        return task
+        return common.invoke(scope, id, function=function, result_path=result_path)
 
     # --- failure path (every task catches into it) ---
     failed = sfn.Fail(scope, INGEST_FAILED, error=INGEST_FAILED, cause_path="$.error.Cause")

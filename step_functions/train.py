@@ -27,7 +27,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from step_functions.ingest import fmt
+from step_functions import common
+from step_functions.common import fmt
 
 TRAINING_FAILED = "TrainingFailed"
 CANDIDATE_REJECTED = "CandidateRejected"
@@ -62,25 +63,10 @@ def build_train_definition(
     lock_key = {"model": tasks.DynamoAttributeValue.from_string(s("$.model"))}
 
     def invoke(id: str, function: lambda_.IFunction, payload: dict, result_path: str) -> tasks.LambdaInvoke:
-        return tasks.LambdaInvoke(
-            scope,
-            id,
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object(payload),
-            payload_response_only=True,
-            retry_on_service_exceptions=True,
-            result_path=result_path,
-        )
+        return common.invoke(scope, id, function=function, payload=payload, result_path=result_path)
 
     def notify(id: str, subject: str, message: str) -> tasks.SnsPublish:
-        return tasks.SnsPublish(
-            scope,
-            id,
-            topic=topic,
-            subject=subject,
-            message=sfn.TaskInput.from_text(message),
-            result_path=sfn.JsonPath.DISCARD,
-        )
+        return common.notify(scope, id, topic=topic, subject=subject, message=message)
 
     def outcome(id: str, value: str) -> sfn.Pass:
         return sfn.Pass(scope, id, result=sfn.Result.from_string(value), result_path="$.outcome")
