@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", type=Path, nargs="+", help="contract YAML files")
     p.set_defaults(handler=_cmd_contract)
 
-    p = sub.add_parser("demo", help="run the whole lifecycle offline, on the embedded AWS")
+    p = sub.add_parser("demo", help="run the lifecycle offline on the embedded AWS: ingest, training, approval")
     p.add_argument("--workdir", type=Path, default=Path(".sagelane/demo"), help="where sample files and reports go")
     p.set_defaults(handler=_cmd_demo)
 
