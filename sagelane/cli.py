@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", type=Path, default=Path(".sagelane/local"), help="pid file, logs, assembly")
     p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV), help="environment config")
     p.set_defaults(handler=_cmd_local_up)
+    p = local.add_parser("serve", help="serve a model version over the SageMaker container contract on loopback")
+    p.add_argument("model")
+    p.add_argument("--version", type=int, help="default: the latest Approved version")
+    p.add_argument("--port", type=int, default=8080, help="loopback port (default 8080; 0 picks a free one)")
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.add_argument("--model-dir", type=Path, help="serve an unpacked model directory instead of a registry version")
+    p.set_defaults(handler=_cmd_local_serve)
     p = local.add_parser("down", help="stop an embedded AWS started in the background")
     p.add_argument("--state-dir", type=Path, default=Path(".sagelane/local"))
     p.set_defaults(handler=_cmd_local_down)
@@ -272,6 +279,20 @@ def _cmd_local_up(args: argparse.Namespace) -> int:
     from sagelane.local.runtime import serve
 
     return serve(env=args.env, port=args.port, state_dir=args.state_dir)
+
+
+def _cmd_local_serve(args: argparse.Namespace) -> int:
+    from sagelane.config import find_root
+    from sagelane.serving.local import serve
+
+    return serve(
+        env=args.env,
+        model=args.model,
+        version=args.version,
+        port=args.port,
+        model_dir=args.model_dir,
+        code_dir=find_root() / "training",
+    )
 
 
 def _cmd_local_down(args: argparse.Namespace) -> int:

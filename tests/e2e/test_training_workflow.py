@@ -78,7 +78,7 @@ def prepare_env(served) -> dict:
     return fn.environment
 
 
-def test_curated_data_trains_one_version_that_awaits_approval(served, capsys, penguins_csv, inbox):
+def test_curated_data_trains_one_version_that_awaits_approval(served, capsys, penguins_csv, inbox, tmp_path):
     code, _ = cli(capsys, "data", "push", str(penguins_csv), "--dataset", "penguins", "--wait")
     assert code == 0
     settle()
@@ -100,6 +100,23 @@ def test_curated_data_trains_one_version_that_awaits_approval(served, capsys, pe
     assert versions() == [(1, "Approved")]
     code, out = cli(capsys, "models", "approve", MODEL, "1")
     assert code == 2 and "already Approved" in out
+
+    # the approved version, loaded as its serving container would load it, predicts
+    from sagelane.serving.local import load_version
+
+    loaded, chosen = load_version("dev", MODEL, None, tmp_path)
+    assert chosen.version == 1
+    record = {
+        "island": "Biscoe",
+        "bill_length_mm": 45.1,
+        "bill_depth_mm": 14.5,
+        "flipper_length_mm": 215,
+        "body_mass_g": 5000,
+        "sex": "female",
+        "year": 2008,
+    }
+    body, _ = loaded.invoke(json.dumps(record).encode(), "application/json", "application/json")
+    assert json.loads(body)[0]["prediction"] == "Gentoo"
 
 
 def test_a_failing_training_script_ends_in_training_failed_and_registers_nothing(served, capsys, penguins_csv, inbox):

@@ -1,0 +1,102 @@
+"""The SageMaker container contract served on loopback: /ping, /invocations, client errors."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from sagelane.serving.container import load, serve_in_thread
+from sagelane.training.local import run_training
+from sagelane.training.prepare import split, write_channels
+from sagelane.validation import validate_file
+
+RECORD = {
+    "island": "Biscoe",
+    "bill_length_mm": 45.1,
+    "bill_depth_mm": 14.5,
+    "flipper_length_mm": 215,
+    "body_mass_g": 5000,
+    "sex": "female",
+    "year": 2008,
+}
+
+
+@pytest.fixture(scope="module")
+def endpoint(root, penguins, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve")
+    prepared = write_channels(
+        split(validate_file(root / "samples" / "penguins.csv", penguins).frame, penguins), penguins, tmp / "c"
+    )
+    result = run_training(
+        source_dir=root / "training",
+        hyperparameters={"algorithm": "logistic_regression"},
+        channels={n: prepared.channel(n) for n in ("train", "validation", "test", "contract")},
+        work_dir=tmp / "job",
+    )
+    server, url = serve_in_thread(load(result.model_dir, root / "training", name="penguins"))
+    yield url
+    server.shutdown()
+
+
+def call(url: str, path: str, body: bytes | None = None, content_type: str = "application/json") -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url + path, data=body, method="POST" if body is not None else "GET", headers={"Content-Type": content_type}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_ping_and_predictions_in_json_and_csv(endpoint):
+    assert call(endpoint, "/ping") == (200, {"status": "healthy"})
+    status, body = call(
+        endpoint,
+        "/invocations",
+        json.dumps(
+            [
+                RECORD,
+                {
+                    **RECORD,
+                    "island": "Torgersen",
+                    "bill_length_mm": 39.1,
+                    "bill_depth_mm": 18.7,
+                    "flipper_length_mm": 181,
+                    "body_mass_g": 3750,
+                },
+            ]
+        ).encode(),
+    )
+    assert status == 200 and [p["prediction"] for p in body] == ["Gentoo", "Adelie"]
+    csv = (",".join(RECORD) + "\n" + ",".join(str(v) for v in RECORD.values()) + "\n").encode()
+    status, body = call(endpoint, "/invocations", csv, "text/csv")
+    assert status == 200 and body[0]["prediction"] == "Gentoo"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        (b"{broken", "application/json", 400, "not valid JSON"),
+        (json.dumps({**RECORD, "island": "Mars"}).encode(), "application/json", 400, "field 'island' must be one of"),
+        (
+            json.dumps({k: v for k, v in RECORD.items() if k != "sex"}).encode(),
+            "application/json",
+            400,
+            "missing field 'sex'",
+        ),
+        (b"<a/>", "application/xml", 415, "unsupported content type"),
+    ],
+)
+def test_bad_requests_are_client_errors_and_the_endpoint_keeps_serving(endpoint, body, content_type, status, message):
+    code, error = call(endpoint, "/invocations", body, content_type)
+    assert code == status and message in error["error"]
+    assert call(endpoint, "/invocations", json.dumps(RECORD).encode())[0] == 200
+
+
+def test_unknown_routes_are_404(endpoint):
+    assert call(endpoint, "/predict", b"{}")[0] == 404
+    assert call(endpoint, "/health")[0] == 404
