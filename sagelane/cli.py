@@ -155,6 +155,16 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
         p.set_defaults(handler=_cmd_models_status, status=status)
 
+    p = sub.add_parser("predict", help="get predictions from a deployed model's endpoint")
+    p.add_argument("model")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--json", dest="json_body", metavar="JSON", help="a JSON object or a list of objects")
+    source.add_argument("--csv", dest="csv_body", metavar="CSV", help="CSV text with a header line")
+    source.add_argument("--file", type=Path, help="a .json file (array of records) or a .csv file with a header")
+    p.add_argument("--output", choices=["table", "json"], default="table")
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.set_defaults(handler=_cmd_predict)
+
     runs = sub.add_parser("runs", help="workflow runs").add_subparsers(metavar="ACTION")
     p = runs.add_parser("list", help="recent runs, newest first")
     p.add_argument("--workflow", choices=["ingest", "train", "deploy"])
@@ -493,6 +503,37 @@ def _cmd_models_status(args: argparse.Namespace) -> int:
     load_project(args.env).config.model(args.model)
     version = set_status(args.env, args.model, args.version, args.status, comment=args.comment)
     print(f"{args.model} version {version.version} is now {version.status}")
+    return EXIT_OK
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from sagelane.client import Predictor
+
+    predictor = Predictor(args.model, env=args.env)
+    if args.file is not None:
+        if not args.file.is_file():
+            raise SageLaneError(f"{args.file}: no such file")
+        text = args.file.read_text(encoding="utf-8")
+        is_csv = args.file.suffix.lower() == ".csv"
+    else:
+        text, is_csv = (args.csv_body, True) if args.csv_body is not None else (args.json_body, False)
+    if is_csv:
+        predictions = predictor.predict_csv(text)
+    else:
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SageLaneError(f"the input is not valid JSON: {exc}") from None
+        predictions = predictor.predict(records)
+    if args.output == "json":
+        print(json.dumps(predictions, indent=2))
+        return EXIT_OK
+    for i, p in enumerate(predictions):
+        probabilities = p.get("probabilities") or {}
+        confidence = f"  (p={probabilities[p['prediction']]:.3f})" if p.get("prediction") in probabilities else ""
+        print(f"{i:>4}  {p['prediction']}{confidence}")
     return EXIT_OK
 
 

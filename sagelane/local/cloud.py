@@ -47,9 +47,11 @@ class LocalCloud:
         self.deliveries: list[Delivery] = []
 
     def up(self) -> Summary:
-        from sagelane.local import sfn_services
+        from sagelane.local import endpoints, sfn_services
 
         sfn_services.install()
+        self.endpoints = endpoints.LocalEndpoints()
+        endpoints.install(self.endpoints)
         self.functions.install()
         summary = self.provisioner.provision(self.stacks)
         for line in summary.lines():
@@ -57,6 +59,9 @@ class LocalCloud:
         return summary
 
     def down(self) -> None:
+        from sagelane.local import endpoints
+
+        endpoints.uninstall()
         self.functions.uninstall()
 
     @property

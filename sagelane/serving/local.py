@@ -18,20 +18,24 @@ def _get(uri: str) -> bytes:
     return aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
+def load_container(container: dict, work_dir: Path, name: str) -> LoadedModel:
+    """A SageMaker container definition (ModelDataUrl + SAGEMAKER_SUBMIT_DIRECTORY), loaded as it serves."""
+    source = container.get("Environment", {}).get("SAGEMAKER_SUBMIT_DIRECTORY")
+    if not source or not container.get("ModelDataUrl"):
+        raise SageLaneError(f"{name}: the container names no model data or source directory")
+    model_dir = unpack(_get(container["ModelDataUrl"]), work_dir / "model")
+    code_dir = unpack(_get(source), work_dir / "code")
+    return load(model_dir, code_dir, name=name)
+
+
 def load_version(env: str, model: str, version: int | None, work_dir: Path) -> tuple[LoadedModel, ModelVersion]:
     """The version (default: the latest Approved), loaded as its serving container would load it."""
     chosen = get_version(env, model, version) if version is not None else champion(env, model)
     if chosen is None:
         raise SageLaneError(f"{model} has no Approved version to serve: approve one, or pass --version")
-    container = aws.client("sagemaker").describe_model_package(ModelPackageName=chosen.arn)["InferenceSpecification"][
-        "Containers"
-    ][0]
-    source = container.get("Environment", {}).get("SAGEMAKER_SUBMIT_DIRECTORY")
-    if not source or not chosen.model_data:
-        raise SageLaneError(f"{model} version {chosen.version} names no model data or source directory")
-    model_dir = unpack(_get(chosen.model_data), work_dir / "model")
-    code_dir = unpack(_get(source), work_dir / "code")
-    return load(model_dir, code_dir, name=f"{model}-v{chosen.version}"), describe(env, model, chosen.arn)
+    package = aws.client("sagemaker").describe_model_package(ModelPackageName=chosen.arn)
+    container = package["InferenceSpecification"]["Containers"][0]
+    return load_container(container, work_dir, f"{model}-v{chosen.version}"), describe(env, model, chosen.arn)
 
 
 def serve(*, env: str, model: str, version: int | None, port: int, model_dir: Path | None, code_dir: Path) -> int:

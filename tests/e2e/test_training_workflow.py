@@ -196,3 +196,55 @@ def describe_end(run) -> str:
     from sagelane.runs import describe_run
 
     return describe_run(run.arn).end_state
+
+
+def test_an_endpoint_serves_the_approved_version_through_the_cli(served, capsys, penguins_csv, tmp_path):
+    """The deploy workflow's resources, created by hand here: Model from the package, config, endpoint."""
+    cli(capsys, "data", "push", str(penguins_csv), "--dataset", "penguins", "--wait")
+    settle()
+    cli(capsys, "models", "approve", MODEL, "1")
+    sagemaker = boto3.client("sagemaker")
+    package = sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"][0][
+        "ModelPackageArn"
+    ]
+    sagemaker.create_model(
+        ModelName="penguins-v1",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
+        PrimaryContainer={"ModelPackageName": package},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="penguins-v1",
+        ProductionVariants=[
+            {
+                "VariantName": "live",
+                "ModelName": "penguins-v1",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=f"sagelane-dev-{MODEL}", EndpointConfigName="penguins-v1")
+
+    record = {
+        "island": "Biscoe",
+        "bill_length_mm": 45.1,
+        "bill_depth_mm": 14.5,
+        "flipper_length_mm": 215,
+        "body_mass_g": 5000,
+        "sex": "female",
+        "year": 2008,
+    }
+    code, out = cli(capsys, "predict", MODEL, "--json", json.dumps(record), "--output", "json")
+    assert code == 0, out
+    (prediction,) = json.loads(out)
+    assert prediction["prediction"] == "Gentoo" and prediction["probabilities"]["Gentoo"] > 0.9
+    csv_file = tmp_path / "rows.csv"
+    csv_file.write_text(",".join(record) + "\n" + ",".join(str(v) for v in record.values()) + "\n")
+    code, out = cli(capsys, "predict", MODEL, "--file", str(csv_file))
+    assert code == 0 and "Gentoo" in out
+    # a malformed request is the client's error, naming the field; the endpoint keeps serving
+    code, out = cli(capsys, "predict", MODEL, "--json", json.dumps({**record, "island": "Mars"}))
+    assert code == 2 and "field 'island' must be one of" in out
+    assert cli(capsys, "predict", MODEL, "--json", json.dumps(record))[0] == 0
+    code, out = cli(capsys, "predict", "churn-xgboost", "--json", "{}")
+    assert code == 2 and "no endpoint sagelane-dev-churn-xgboost" in out

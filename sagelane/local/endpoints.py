@@ -1,0 +1,130 @@
+"""SageMaker endpoints on the embedded AWS: ``InvokeEndpoint`` answered by the real inference code.
+
+moto's runtime returns canned bodies. Here its ``InvokeEndpoint`` handler is replaced: the endpoint is
+followed to its config and model (a container, or a model package's container), the model artifact and
+its source directory are loaded as the framework container loads them (once per model, cached), and the
+request goes through ``input_fn`` / ``predict_fn`` / ``output_fn``. A request the model rejects is a
+``ModelError`` carrying the model's 4xx status and message, as SageMaker reports it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from sagelane.serving.container import LoadedModel
+from sagelane.serving.local import load_container
+
+log = logging.getLogger("sagelane.local")
+
+
+class LocalEndpoints:
+    def __init__(self) -> None:
+        self._models: dict[str, LoadedModel] = {}
+        self._lock = threading.Lock()
+        self._tmp = tempfile.TemporaryDirectory(prefix="sagelane-endpoints-")
+        self.invocations: dict[str, int] = {}
+
+    def _container(self, sagemaker: Any, endpoint: str) -> tuple[str, dict[str, Any], str]:
+        described = sagemaker.describe_endpoint(EndpointName=endpoint)
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+        variant = config["ProductionVariants"][0]
+        model = sagemaker.describe_model(ModelName=variant["ModelName"])
+        container = model.get("PrimaryContainer") or model["Containers"][0]
+        if "ModelPackageName" in container:
+            package = sagemaker.describe_model_package(ModelPackageName=container["ModelPackageName"])
+            container = package["InferenceSpecification"]["Containers"][0]
+        return variant["ModelName"], container, variant["VariantName"]
+
+    def invoke(
+        self, region: str, endpoint: str, body: bytes, content_type: str, accept: str
+    ) -> tuple[int, dict, bytes]:
+        sagemaker = boto3.client("sagemaker", region_name=region)
+        try:
+            model_name, container, variant = self._container(sagemaker, endpoint)
+        except sagemaker.exceptions.ClientError:
+            message = f"Endpoint {endpoint} of account 123456789012 not found."
+            return (
+                400,
+                {"x-amzn-ErrorType": "ValidationError", "Content-Type": "application/json", "status": "400"},
+                json.dumps({"message": message}).encode(),
+            )
+        with self._lock:
+            loaded = self._models.get(model_name)
+            if loaded is None:
+                work = Path(self._tmp.name) / model_name
+                loaded = self._models[model_name] = load_container(container, work, model_name)
+                log.info("endpoint %s: loaded model %s", endpoint, model_name)
+        self.invocations[endpoint] = self.invocations.get(endpoint, 0) + 1
+        client_errors = getattr(loaded.module, "InputError", ValueError)
+        try:
+            payload, returned_type = loaded.invoke(body, content_type, accept)
+        except client_errors as exc:
+            return _model_error(415 if "content type" in str(exc) else 400, str(exc))
+        except Exception as exc:
+            return _model_error(500, f"{type(exc).__name__}: {exc}")
+        # moto reads the status from the headers, not from the tuple
+        return (
+            200,
+            {"Content-Type": returned_type, "x-Amzn-Invoked-Production-Variant": variant, "status": "200"},
+            payload,
+        )
+
+    def forget(self, model_name: str | None = None) -> None:
+        with self._lock:
+            if model_name is None:
+                self._models.clear()
+            else:
+                self._models.pop(model_name, None)
+
+
+def _model_error(status: int, message: str) -> tuple[int, dict, bytes]:
+    """How SageMaker reports a model's own error response: 424 ModelError with the original status."""
+    kind = "client" if status < 500 else "server"
+    body = {
+        "message": f'Received {kind} error ({status}) from model with message "{message}"',
+        "OriginalStatusCode": status,
+        "OriginalMessage": message,
+    }
+    headers = {"x-amzn-ErrorType": "ModelError", "Content-Type": "application/json", "status": "424"}
+    return 424, headers, json.dumps(body).encode()
+
+
+_ACTIVE: LocalEndpoints | None = None
+_ORIGINAL: Any = None
+
+
+def install(endpoints: LocalEndpoints) -> None:
+    """Answer moto's InvokeEndpoint with ``endpoints`` (in-process mocks and the moto server alike)."""
+    global _ACTIVE, _ORIGINAL
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    _ACTIVE = endpoints
+
+    def invoke_endpoint(self: Any) -> Any:
+        if _ACTIVE is None:
+            return _ORIGINAL(self)  # moto's canned behaviour, when no embedded AWS is active
+        name = self._get_params().get("EndpointName") or self.path.split("/")[2]
+        return _ACTIVE.invoke(
+            self.region,
+            name,
+            self.body if isinstance(self.body, bytes) else str(self.body).encode(),
+            self.headers.get("Content-Type") or "application/json",
+            self.headers.get("Accept") or "application/json",
+        )
+
+    if not getattr(SageMakerRuntimeResponse.invoke_endpoint, "_sagelane", False):
+        _ORIGINAL = SageMakerRuntimeResponse.invoke_endpoint
+        invoke_endpoint._sagelane = True  # type: ignore[attr-defined]
+        SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    global _ACTIVE
+    _ACTIVE = None
