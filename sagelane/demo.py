@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import tarfile
+import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,36 @@ from sagelane import aws
 from sagelane.config import find_root, load_project
 from sagelane.local.runtime import stacks_in_order, synthesize
 from sagelane.local.server import EmbeddedAWS
+
+SAMPLE_PENGUINS = [
+    {
+        "island": "Biscoe",
+        "bill_length_mm": 45.1,
+        "bill_depth_mm": 14.5,
+        "flipper_length_mm": 215,
+        "body_mass_g": 5000,
+        "sex": "female",
+        "year": 2008,
+    },
+    {
+        "island": "Torgersen",
+        "bill_length_mm": 39.1,
+        "bill_depth_mm": 18.7,
+        "flipper_length_mm": 181,
+        "body_mass_g": 3750,
+        "sex": "male",
+        "year": 2007,
+    },
+    {
+        "island": "Dream",
+        "bill_length_mm": 49.5,
+        "bill_depth_mm": 19.0,
+        "flipper_length_mm": 200,
+        "body_mass_g": 3800,
+        "sex": "male",
+        "year": 2008,
+    },
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +69,8 @@ def run_demo(*, workdir: Path) -> int:
     from sagelane.registry import list_versions, set_status
     from sagelane.runs import list_runs
     from sagelane.samples import churn_frame, write_frame
+    from sagelane.serving.container import serve_in_thread
+    from sagelane.serving.local import load_version
 
     started = time.perf_counter()
     root = find_root()
@@ -111,13 +146,35 @@ def run_demo(*, workdir: Path) -> int:
         print(f"     penguins-species version {approved.version} is now {approved.status}")
         surprises += approved.status != "Approved"
 
-        print("7. Runs (sagelane runs list):")
+        print("7. The approved version behind the container contract (sagelane local serve penguins-species):")
+        with tempfile.TemporaryDirectory(prefix="sagelane-demo-serve-") as tmp:
+            loaded, chosen = load_version(env, "penguins-species", None, Path(tmp))
+            server, url = serve_in_thread(loaded)
+            try:
+                for record in SAMPLE_PENGUINS:
+                    request = urllib.request.Request(
+                        f"{url}/invocations",
+                        data=json.dumps(record).encode(),
+                        headers={"Content-Type": "application/json"},
+                    )
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        (prediction,) = json.loads(response.read())
+                    shown = {k: record[k] for k in ("island", "bill_length_mm", "flipper_length_mm")}
+                    probability = prediction["probabilities"][prediction["prediction"]]
+                    print(f"     POST {url}/invocations {shown} -> {prediction['prediction']} (p={probability:.3f})")
+            finally:
+                server.shutdown()
+            print(
+                f"     served version {chosen.version} ({chosen.status}) with its own inference.py, as its container would"
+            )
+
+        print("8. Runs (sagelane runs list):")
         for run in list_runs(env):
             seconds = f"{run.seconds:.2f} s" if run.seconds is not None else "-"
             ended = f"  [{run.error}]" if run.error else ""
             print(f"   {run.id[:8]}  {run.workflow:<6} {run.status:<9} {seconds:>7}  {run.subject}{ended}")
 
-        print(f"8. Reports and model cards, copied to {workdir.relative_to(root) / 'reports'}/ :")
+        print(f"9. Reports and model cards, copied to {workdir.relative_to(root) / 'reports'}/ :")
         s3 = aws.client("s3")
         for name, uri in reports:
             bucket, key = uri.removeprefix("s3://").split("/", 1)
