@@ -164,9 +164,7 @@ def run_demo(*, workdir: Path) -> int:
                     print(f"     POST {url}/invocations {shown} -> {prediction['prediction']} (p={probability:.3f})")
             finally:
                 server.shutdown()
-            print(
-                f"     served version {chosen.version} ({chosen.status}) with its own inference.py, as its container would"
-            )
+            print(f"     served version {chosen.version} ({chosen.status}) with its own inference.py, as its container")
 
         print("8. Runs (sagelane runs list):")
         for run in list_runs(env):
