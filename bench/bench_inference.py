@@ -24,19 +24,12 @@ import inference  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sagelane.config import load_project  # noqa: E402
+from sagelane.samples import PENGUIN_EXAMPLES  # noqa: E402
 from sagelane.training.local import run_training  # noqa: E402
 from sagelane.training.prepare import split, write_channels  # noqa: E402
 from sagelane.validation import validate_file  # noqa: E402
 
-RECORD = {
-    "island": "Biscoe",
-    "bill_length_mm": 45.1,
-    "bill_depth_mm": 14.5,
-    "flipper_length_mm": 215,
-    "body_mass_g": 5000,
-    "sex": "female",
-    "year": 2008,
-}
+RECORD = PENGUIN_EXAMPLES[0]
 
 
 def percentiles(fn, calls: int) -> tuple[float, float]:

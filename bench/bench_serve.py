@@ -25,22 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sagelane.config import load_project  # noqa: E402
+from sagelane.samples import PENGUIN_EXAMPLES  # noqa: E402
 from sagelane.serving.container import load, serve_in_thread  # noqa: E402
 from sagelane.training.local import run_training  # noqa: E402
 from sagelane.training.prepare import split, write_channels  # noqa: E402
 from sagelane.validation import validate_file  # noqa: E402
 
-GOOD = json.dumps(
-    {
-        "island": "Biscoe",
-        "bill_length_mm": 45.1,
-        "bill_depth_mm": 14.5,
-        "flipper_length_mm": 215,
-        "body_mass_g": 5000,
-        "sex": "female",
-        "year": 2008,
-    }
-).encode()
+GOOD = json.dumps(PENGUIN_EXAMPLES[0]).encode()
 BAD = [b"{broken", json.dumps({"island": "Mars"}).encode()]
 
 

@@ -25,36 +25,6 @@ from sagelane.config import find_root, load_project
 from sagelane.local.runtime import stacks_in_order, synthesize
 from sagelane.local.server import EmbeddedAWS
 
-SAMPLE_PENGUINS = [
-    {
-        "island": "Biscoe",
-        "bill_length_mm": 45.1,
-        "bill_depth_mm": 14.5,
-        "flipper_length_mm": 215,
-        "body_mass_g": 5000,
-        "sex": "female",
-        "year": 2008,
-    },
-    {
-        "island": "Torgersen",
-        "bill_length_mm": 39.1,
-        "bill_depth_mm": 18.7,
-        "flipper_length_mm": 181,
-        "body_mass_g": 3750,
-        "sex": "male",
-        "year": 2007,
-    },
-    {
-        "island": "Dream",
-        "bill_length_mm": 49.5,
-        "bill_depth_mm": 19.0,
-        "flipper_length_mm": 200,
-        "body_mass_g": 3800,
-        "sex": "male",
-        "year": 2008,
-    },
-]
-
 
 @dataclass(frozen=True)
 class Sample:
@@ -68,7 +38,7 @@ def run_demo(*, workdir: Path) -> int:
     from sagelane.data import push
     from sagelane.registry import list_versions, set_status
     from sagelane.runs import list_runs
-    from sagelane.samples import churn_frame, write_frame
+    from sagelane.samples import PENGUIN_EXAMPLES, churn_frame, write_frame
     from sagelane.serving.container import serve_in_thread
     from sagelane.serving.local import load_version
 
@@ -151,7 +121,7 @@ def run_demo(*, workdir: Path) -> int:
             loaded, chosen = load_version(env, "penguins-species", None, Path(tmp))
             server, url = serve_in_thread(loaded)
             try:
-                for record in SAMPLE_PENGUINS:
+                for record in PENGUIN_EXAMPLES:
                     request = urllib.request.Request(
                         f"{url}/invocations",
                         data=json.dumps(record).encode(),

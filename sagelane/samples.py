@@ -14,6 +14,37 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+# Example penguins (one per species, from the real table's ranges): for requests to a penguins model.
+PENGUIN_EXAMPLES = [
+    {
+        "island": "Biscoe",
+        "bill_length_mm": 45.1,
+        "bill_depth_mm": 14.5,
+        "flipper_length_mm": 215,
+        "body_mass_g": 5000,
+        "sex": "female",
+        "year": 2008,
+    },  # Gentoo
+    {
+        "island": "Torgersen",
+        "bill_length_mm": 39.1,
+        "bill_depth_mm": 18.7,
+        "flipper_length_mm": 181,
+        "body_mass_g": 3750,
+        "sex": "male",
+        "year": 2007,
+    },  # Adelie
+    {
+        "island": "Dream",
+        "bill_length_mm": 49.5,
+        "bill_depth_mm": 19.0,
+        "flipper_length_mm": 200,
+        "body_mass_g": 3800,
+        "sex": "male",
+        "year": 2008,
+    },  # Chinstrap
+]
+
 COUNTRIES = ["US", "CA", "GB", "DE", "FR", "ES", "IT", "NL", "SE", "AU", "JP", "BR", "IN", "MX"]
 PLANS = ["basic", "standard", "premium"]
 PRICES = {"basic": 19.0, "standard": 49.0, "premium": 99.0}

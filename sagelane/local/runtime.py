@@ -7,12 +7,12 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
 from sagelane.config import find_root, load_project
 from sagelane.errors import SageLaneError
+from sagelane.foreground import wait_until_stopped
 from sagelane.local.assembly import load_assembly
 from sagelane.local.server import EmbeddedAWS
 
@@ -65,8 +65,6 @@ def serve(*, env: str, port: int, state_dir: Path) -> int:
     _log_to_console()
     print(f"synthesizing {env} ...", flush=True)
     assembly = synthesize(env, state_dir / "cdk.out")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with EmbeddedAWS(assembly, stacks=stacks_in_order(assembly), port=port, log_dir=state_dir / "logs") as cloud:
         assert cloud.summary is not None
         state_file.write_text(json.dumps({"pid": os.getpid(), "endpoint": cloud.endpoint, "env": env}))
@@ -78,10 +76,7 @@ def serve(*, env: str, port: int, state_dir: Path) -> int:
         print(f"  export AWS_ENDPOINT_URL={cloud.endpoint}   # then: sagelane data push FILE --dataset NAME --wait")
         sys.stdout.flush()
         try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+            wait_until_stopped()
         finally:
             state_file.unlink(missing_ok=True)
     print("embedded AWS stopped")

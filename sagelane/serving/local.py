@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import tempfile
 import threading
 from pathlib import Path
 
 from sagelane import aws
 from sagelane.errors import SageLaneError
+from sagelane.foreground import wait_until_stopped
 from sagelane.registry import ModelVersion, champion, describe, get_version
 from sagelane.serving.container import LoadedModel, load, make_server, unpack
 
@@ -47,17 +47,12 @@ def serve(*, env: str, model: str, version: int | None, port: int, model_dir: Pa
             label = f"{model} version {chosen.version} ({chosen.status})"
         server = make_server(loaded, port=port)
         host, bound = server.server_address[:2]
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         threading.Thread(target=server.serve_forever, daemon=True).start()
         print(
             f"serving {label} ready at http://{host}:{bound}  (GET /ping, POST /invocations; Ctrl-C stops)", flush=True
         )
         try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+            wait_until_stopped()
         finally:
             server.shutdown()
     print("stopped")

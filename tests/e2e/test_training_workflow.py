@@ -12,6 +12,7 @@ from sagelane.cli import main
 from sagelane.local.runtime import stacks_in_order
 from sagelane.local.server import EmbeddedAWS
 from sagelane.runs import list_runs
+from sagelane.samples import PENGUIN_EXAMPLES
 
 pytestmark = pytest.mark.slow
 MODEL = "penguins-species"
@@ -106,15 +107,7 @@ def test_curated_data_trains_one_version_that_awaits_approval(served, capsys, pe
 
     loaded, chosen = load_version("dev", MODEL, None, tmp_path)
     assert chosen.version == 1
-    record = {
-        "island": "Biscoe",
-        "bill_length_mm": 45.1,
-        "bill_depth_mm": 14.5,
-        "flipper_length_mm": 215,
-        "body_mass_g": 5000,
-        "sex": "female",
-        "year": 2008,
-    }
+    record = PENGUIN_EXAMPLES[0]
     body, _ = loaded.invoke(json.dumps(record).encode(), "application/json", "application/json")
     assert json.loads(body)[0]["prediction"] == "Gentoo"
 
@@ -225,15 +218,7 @@ def test_an_endpoint_serves_the_approved_version_through_the_cli(served, capsys,
     )
     sagemaker.create_endpoint(EndpointName=f"sagelane-dev-{MODEL}", EndpointConfigName="penguins-v1")
 
-    record = {
-        "island": "Biscoe",
-        "bill_length_mm": 45.1,
-        "bill_depth_mm": 14.5,
-        "flipper_length_mm": 215,
-        "body_mass_g": 5000,
-        "sex": "female",
-        "year": 2008,
-    }
+    record = PENGUIN_EXAMPLES[0]
     code, out = cli(capsys, "predict", MODEL, "--json", json.dumps(record), "--output", "json")
     assert code == 0, out
     (prediction,) = json.loads(out)

@@ -8,20 +8,13 @@ import urllib.request
 
 import pytest
 
+from sagelane.samples import PENGUIN_EXAMPLES
 from sagelane.serving.container import load, serve_in_thread
 from sagelane.training.local import run_training
 from sagelane.training.prepare import split, write_channels
 from sagelane.validation import validate_file
 
-RECORD = {
-    "island": "Biscoe",
-    "bill_length_mm": 45.1,
-    "bill_depth_mm": 14.5,
-    "flipper_length_mm": 215,
-    "body_mass_g": 5000,
-    "sex": "female",
-    "year": 2008,
-}
+RECORD = PENGUIN_EXAMPLES[0]
 
 
 @pytest.fixture(scope="module")
@@ -54,24 +47,8 @@ def call(url: str, path: str, body: bytes | None = None, content_type: str = "ap
 
 def test_ping_and_predictions_in_json_and_csv(endpoint):
     assert call(endpoint, "/ping") == (200, {"status": "healthy"})
-    status, body = call(
-        endpoint,
-        "/invocations",
-        json.dumps(
-            [
-                RECORD,
-                {
-                    **RECORD,
-                    "island": "Torgersen",
-                    "bill_length_mm": 39.1,
-                    "bill_depth_mm": 18.7,
-                    "flipper_length_mm": 181,
-                    "body_mass_g": 3750,
-                },
-            ]
-        ).encode(),
-    )
-    assert status == 200 and [p["prediction"] for p in body] == ["Gentoo", "Adelie"]
+    status, body = call(endpoint, "/invocations", json.dumps(PENGUIN_EXAMPLES).encode())
+    assert status == 200 and [p["prediction"] for p in body] == ["Gentoo", "Adelie", "Chinstrap"]
     csv = (",".join(RECORD) + "\n" + ",".join(str(v) for v in RECORD.values()) + "\n").encode()
     status, body = call(endpoint, "/invocations", csv, "text/csv")
     assert status == 200 and body[0]["prediction"] == "Gentoo"

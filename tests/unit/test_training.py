@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sagelane.samples import churn_frame, write_frame
+from sagelane.samples import PENGUIN_EXAMPLES, churn_frame, write_frame
 from sagelane.training.local import TrainingJobError, run_training
 from sagelane.training.prepare import NotEnoughDataError, split, write_channels
 from sagelane.validation import validate_file
@@ -149,15 +149,7 @@ def test_served_predictions_equal_the_pipeline_on_held_out_rows(penguins_model):
 def test_requests_in_json_and_csv(penguins_model):
     result, _ = penguins_model
     model = inference.model_fn(str(result.model_dir))
-    record = {
-        "island": "Biscoe",
-        "bill_length_mm": 45.1,
-        "bill_depth_mm": 14.5,
-        "flipper_length_mm": 215,
-        "body_mass_g": 5000,
-        "sex": "female",
-        "year": 2008,
-    }
+    record = PENGUIN_EXAMPLES[0]
     body, content_type = inference.output_fn(
         inference.predict_fn(inference.input_fn(json.dumps(record), "application/json"), model), "application/json"
     )
