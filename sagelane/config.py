@@ -61,6 +61,80 @@ class NotificationsConfig(_Strict):
 
 
 Algorithm = Literal["logistic_regression", "random_forest", "xgboost"]
+InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[0-9]*[a-z]+$")]
+
+
+# Instance families with local NVMe storage: SageMaker rejects a KMS key for their storage volume.
+_INSTANCE_STORAGE_FAMILIES = ("g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "trn1", "inf2")
+
+
+def is_gpu(instance_type: str) -> bool:
+    return instance_type.split(".")[1].startswith(("g", "p"))
+
+
+def has_instance_storage(instance_type: str) -> bool:
+    family = instance_type.split(".")[1]
+    return family in _INSTANCE_STORAGE_FAMILIES or (family[-1] == "d" and family[:-1].isalnum())
+
+
+class ServingConfig(_Strict):
+    """How an approved version is served: a serverless endpoint, or instances (CPU or GPU).
+
+    Serverless bills per request and scales to zero (cold starts); instances bill per hour, hold the
+    model warm, scale on traffic and can use a GPU. See docs/serving.md for the trade-off and costs.
+    """
+
+    mode: Literal["serverless", "instance"] = "serverless"
+    # serverless: memory of each concurrent copy, how many copies at most, how many kept warm
+    memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    max_concurrency: Annotated[int, Field(ge=1, le=200)] = 20
+    provisioned_concurrency: Annotated[int, Field(ge=1, le=200)] | None = None
+    # instance: type (ml.g4dn.* / ml.g5.* serve XGBoost on the GPU image), count, autoscaling bound
+    instance_type: InstanceType = "ml.m5.large"
+    instance_count: Annotated[int, Field(ge=1, le=20)] = 1
+    max_instance_count: Annotated[int, Field(ge=1, le=40)] | None = None
+    # invocations per instance per minute the autoscaling policy holds the fleet at
+    target_invocations_per_instance: Annotated[int, Field(ge=1, le=100_000)] = 600
+    # percentage of requests SageMaker data capture keeps (instance endpoints only; 0 disables)
+    data_capture_percent: Annotated[int, Field(ge=0, le=100)] = 0
+    # blue/green rollout: traffic share of the canary step and how long each step bakes
+    canary_percent: Annotated[int, Field(ge=1, le=50)] = 10
+    bake_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    # endpoint alarms (notify, and roll a deployment back while it bakes)
+    max_5xx_per_minute: Annotated[int, Field(ge=1)] = 5
+    max_p99_latency_ms: Annotated[int, Field(ge=1, le=60_000)] = 1000
+    # how often the deploy workflow polls an endpoint that is being created or updated
+    poll_seconds: Annotated[int, Field(ge=1, le=600)] = 30
+
+    @model_validator(mode="after")
+    def _fields_match_the_mode(self) -> ServingConfig:
+        serverless_only = {"memory_mb", "max_concurrency", "provisioned_concurrency"}
+        instance_only = {
+            "instance_type",
+            "instance_count",
+            "max_instance_count",
+            "target_invocations_per_instance",
+            "data_capture_percent",
+            "canary_percent",
+        }
+        wrong = sorted((instance_only if self.mode == "serverless" else serverless_only) & self.model_fields_set)
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)}: not a setting of mode {self.mode!r}")
+        if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
+            raise ValueError("provisioned_concurrency must not exceed max_concurrency")
+        if self.max_instance_count is not None and self.max_instance_count < self.instance_count:
+            raise ValueError("max_instance_count must be at least instance_count")
+        return self
+
+    @property
+    def gpu(self) -> bool:
+        return self.mode == "instance" and is_gpu(self.instance_type)
+
+    @property
+    def autoscaling_max(self) -> int:
+        return self.max_instance_count or self.instance_count
+
+
 Scalar = str | int | float | bool
 
 
@@ -72,7 +146,7 @@ class ModelConfig(_Strict):
     algorithm: Algorithm = "logistic_regression"
     hyperparameters: dict[str, Scalar] = {}
     # ml.g4dn.* / ml.g5.* run XGBoost on the GPU (device=cuda) in the GPU container.
-    instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[0-9]*[a-z]+$")] = "ml.m5.large"
+    instance_type: InstanceType = "ml.m5.large"
     instance_count: Annotated[int, Field(ge=1, le=20)] = 1
     volume_gb: Annotated[int, Field(ge=1, le=16384)] = 30
     max_runtime_s: Annotated[int, Field(ge=60, le=28 * 86400)] = 3600
@@ -82,9 +156,15 @@ class ModelConfig(_Strict):
     schedule: Annotated[str, Field(pattern=r"^(rate|cron)\(.+\)$")] | None = None
     # A candidate may trail the champion's primary metric by this much and still be registered.
     champion_tolerance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    serving: ServingConfig = ServingConfig()
 
     @model_validator(mode="after")
     def _spot_needs_a_wait(self) -> ModelConfig:
+        if self.serving.gpu and self.algorithm != "xgboost":
+            raise ValueError(
+                f"serving.instance_type {self.serving.instance_type}: only xgboost models have a GPU inference image; "
+                f"serve {self.algorithm} on a CPU instance type or serverless"
+            )
         if self.spot and (self.max_wait_s is None or self.max_wait_s < self.max_runtime_s):
             raise ValueError("spot training needs max_wait_s >= max_runtime_s")
         if not self.spot and self.max_wait_s is not None:
@@ -93,7 +173,7 @@ class ModelConfig(_Strict):
 
     @property
     def gpu(self) -> bool:
-        return self.instance_type.split(".")[1].startswith(("g", "p"))
+        return is_gpu(self.instance_type)
 
 
 class TrainingConfig(_Strict):

@@ -10,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks
 from sagelane.config import Project
 from stacks.data_lake_stack import DataLakeStack
 from stacks.ingest_stack import IngestStack
+from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
 
 
@@ -24,12 +25,20 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
     lake = DataLakeStack(app, f"{prefix}-DataLake", project=project, description=f"SageLane {env}: data lake")
     IngestStack(app, f"{prefix}-Ingest", project=project, lake=lake, description=f"SageLane {env}: ingest workflow")
     if project.config.models:
-        TrainingStack(
+        training = TrainingStack(
             app,
             f"{prefix}-Training",
             project=project,
             lake=lake,
             description=f"SageLane {env}: training and model registry",
+        )
+        ServingStack(
+            app,
+            f"{prefix}-Serving",
+            project=project,
+            lake=lake,
+            training=training,
+            description=f"SageLane {env}: deploy on approval, endpoints, alarms",
         )
     cdk.Tags.of(app).add("sagelane:environment", env)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))

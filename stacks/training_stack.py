@@ -30,7 +30,8 @@ from step_functions.train import TrainFunctions, build_train_definition
 
 
 class TrainingStack(Stack):
-    """Exposes ``state_machine``, ``topic``, ``locks``, ``training_role``, ``groups`` and ``approver_policy``."""
+    """Exposes ``state_machine``, ``topic``, ``locks``, ``training_role``, ``groups``, ``approver_policy`` and
+    ``source`` (the training and inference code asset)."""
 
     def __init__(self, scope: Construct, id: str, *, project: Project, lake: DataLakeStack, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
@@ -50,7 +51,7 @@ class TrainingStack(Stack):
         )
 
         # --- the code SageMaker runs, and the role it runs as ---
-        source = s3_assets.Asset(
+        self.source = source = s3_assets.Asset(
             self,
             "TrainingCode",
             path=str(build_source_tarball(project.root / "training", project.root / "build" / "training")),
@@ -103,12 +104,16 @@ class TrainingStack(Stack):
             self.groups[model.name] = group
             framework = framework_for(model.algorithm)
             models_env[model.name] = {
-                **model.model_dump(mode="json"),
+                **model.model_dump(mode="json", exclude_unset=True),
                 "training_image": framework_image(
                     self, framework, image_scope="training", instance_type=model.instance_type
                 ),
+                # the image the version is served with: the GPU image when its endpoint runs on GPUs
                 "inference_image": framework_image(
-                    self, framework, image_scope="inference", instance_type="ml.m5.large"
+                    self,
+                    framework,
+                    image_scope="inference",
+                    instance_type=model.serving.instance_type if model.serving.mode == "instance" else "ml.m5.large",
                 ),
             }
         packages = [self._package_arn(group_name(env, m.name)) for m in config.models]

@@ -92,7 +92,8 @@ def build_train_definition(
                 "StateMachineArn.$": "$$.StateMachine.Id",
                 "Input": {"model.$": "$.model", "trigger": "coalesced"},
             },
-            "ResultPath": None,
+            # (a CustomState drops a null ResultPath: keep the answer aside instead of discarding it)
+            "ResultPath": "$.retrain",
         },
     )
     retrain.add_catch(finish, errors=[sfn.Errors.ALL], result_path="$.retrain_error")

@@ -47,9 +47,10 @@ class LocalCloud:
         self.deliveries: list[Delivery] = []
 
     def up(self) -> Summary:
-        from sagelane.local import endpoints, sfn_services
+        from sagelane.local import endpoints, sagemaker_api, sfn_services
 
         sfn_services.install()
+        sagemaker_api.install()
         self.endpoints = endpoints.LocalEndpoints()
         endpoints.install(self.endpoints)
         self.functions.install()
@@ -59,9 +60,10 @@ class LocalCloud:
         return summary
 
     def down(self) -> None:
-        from sagelane.local import endpoints
+        from sagelane.local import endpoints, sagemaker_api
 
         endpoints.uninstall()
+        sagemaker_api.uninstall()
         self.functions.uninstall()
 
     @property

@@ -23,8 +23,12 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk as aws_sdk,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_factory
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
     StateTaskServiceCallback,
 )
@@ -127,6 +131,12 @@ def _service_for(service_name: str):
 
 
 def install() -> None:
-    """Route the interpreter's SageMaker tasks here (idempotent)."""
+    """Route the interpreter's SageMaker tasks here (idempotent), and name AWS SDK integrations as AWS does.
+
+    ``aws-sdk:applicationautoscaling:*`` is boto3's ``application-autoscaling``; SDK errors are named
+    ``SageMaker.<Exception>`` / ``ApplicationAutoScaling.<Exception>`` (moto would lower-case them).
+    """
     state_task_factory.state_task_service_for = _service_for  # type: ignore[assignment]
     state_task_service_factory.state_task_service_for = _service_for  # type: ignore[assignment]
+    StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["applicationautoscaling"] = "application-autoscaling"  # type: ignore[index]
+    aws_sdk._SERVICE_ERROR_NAMES.update({"sagemaker": "SageMaker", "applicationautoscaling": "ApplicationAutoScaling"})

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sagelane.config import ModelConfig
+from sagelane.config import ModelConfig, has_instance_storage
 from sagelane.contract import Contract
 from sagelane.errors import SageLaneError
 from sagelane.settings import CURATED_DATA_PREFIX
@@ -275,14 +275,6 @@ def register(
 
 
 # --- the training job request --------------------------------------------------------------------
-
-# Instance families with local NVMe storage: SageMaker rejects a KMS key for their storage volume.
-_INSTANCE_STORAGE_FAMILIES = ("g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "trn1", "inf2")
-
-
-def has_instance_storage(instance_type: str) -> bool:
-    family = instance_type.split(".")[1]
-    return family in _INSTANCE_STORAGE_FAMILIES or (family[-1] == "d" and family[:-1].isalnum())
 
 
 def job_request(

@@ -14,17 +14,8 @@ from pathlib import Path
 import pytest
 
 from sagelane.cli import main
-from sagelane.local.runtime import stacks_in_order
 from sagelane.local.server import EmbeddedAWS
 from tests.corpus import BAD_FILES
-
-
-@pytest.fixture
-def served(dev, root, monkeypatch, tmp_path, capsys):
-    # capsys first: the embedded AWS routes function output from whatever sys.stdout is when it starts
-    monkeypatch.chdir(root)
-    with EmbeddedAWS(dev.outdir, stacks=stacks_in_order(dev.outdir), log_dir=tmp_path / "logs") as cloud:
-        yield cloud
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -93,8 +84,10 @@ def test_runs_list_and_show(served, capsys, penguins_csv, tmp_path):
     assert re.search(r"failed\s+DataValidationFailed", out)
     assert "truncated gzip file" in out
 
-    code, _, err = cli(capsys, "runs", "list", "--workflow", "deploy")
-    assert code == 2 and "workflow 'deploy' is not deployed in environment 'dev'" in err
+    code, out, _ = cli(capsys, "runs", "list", "--workflow", "deploy", "--json")
+    assert code == 0 and json.loads(out) == []  # deployed, nothing approved yet
+    code, _, err = cli(capsys, "runs", "list", "--workflow", "deploy", "--env", "prod")
+    assert code == 2 and "workflow 'deploy' is not deployed in environment 'prod'" in err
 
 
 def test_unreachable_endpoint_and_busy_port_are_clear_errors(served, capsys, dev):
@@ -152,7 +145,7 @@ def test_local_up_serves_until_local_down(root, tmp_path):
         assert "sagelane-dev-raw-123456789012-us-east-1" in buckets
         machines = boto3.client("stepfunctions", **env).list_state_machines()["stateMachines"]
         names = sorted(m["name"] for m in machines)
-        assert names == ["SageLane-dev-Ingest-IngestWorkflow58F2BCD4", "sagelane-dev-train"]
+        assert names == ["SageLane-dev-Ingest-IngestWorkflow58F2BCD4", "sagelane-dev-deploy", "sagelane-dev-train"]
         down = subprocess.run(
             [str(script), "local", "down", "--state-dir", str(state)],
             cwd=root,

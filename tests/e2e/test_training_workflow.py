@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
 
-from sagelane.cli import main
-from sagelane.local.runtime import stacks_in_order
-from sagelane.local.server import EmbeddedAWS
 from sagelane.runs import list_runs
 from sagelane.samples import PENGUIN_EXAMPLES
+from tests.e2e.conftest import cli, settle
 
 pytestmark = pytest.mark.slow
 MODEL = "penguins-species"
 GROUP = f"sagelane-dev-{MODEL}"
-
-
-@pytest.fixture
-def served(dev, root, monkeypatch, tmp_path, capsys):
-    monkeypatch.chdir(root)
-    with EmbeddedAWS(dev.outdir, stacks=stacks_in_order(dev.outdir), log_dir=tmp_path / "logs") as cloud:
-        yield cloud
 
 
 @pytest.fixture
@@ -41,28 +31,6 @@ def inbox(served):
         ]
 
     return read
-
-
-def cli(capsys, *args: str) -> tuple[int, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out + err
-
-
-def settle(timeout: float = 120) -> None:
-    """Wait until no run of any workflow is running (events in flight included)."""
-    deadline = time.monotonic() + timeout
-    quiet_since = None
-    while time.monotonic() < deadline:
-        busy = any(r.status == "RUNNING" for r in list_runs("dev", limit=200))
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 1.0:
-            return
-        time.sleep(0.2)
-    raise TimeoutError("runs still running")
 
 
 def train_runs():
@@ -189,47 +157,3 @@ def describe_end(run) -> str:
     from sagelane.runs import describe_run
 
     return describe_run(run.arn).end_state
-
-
-def test_an_endpoint_serves_the_approved_version_through_the_cli(served, capsys, penguins_csv, tmp_path):
-    """The deploy workflow's resources, created by hand here: Model from the package, config, endpoint."""
-    cli(capsys, "data", "push", str(penguins_csv), "--dataset", "penguins", "--wait")
-    settle()
-    cli(capsys, "models", "approve", MODEL, "1")
-    sagemaker = boto3.client("sagemaker")
-    package = sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"][0][
-        "ModelPackageArn"
-    ]
-    sagemaker.create_model(
-        ModelName="penguins-v1",
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
-        PrimaryContainer={"ModelPackageName": package},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="penguins-v1",
-        ProductionVariants=[
-            {
-                "VariantName": "live",
-                "ModelName": "penguins-v1",
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName=f"sagelane-dev-{MODEL}", EndpointConfigName="penguins-v1")
-
-    record = PENGUIN_EXAMPLES[0]
-    code, out = cli(capsys, "predict", MODEL, "--json", json.dumps(record), "--output", "json")
-    assert code == 0, out
-    (prediction,) = json.loads(out)
-    assert prediction["prediction"] == "Gentoo" and prediction["probabilities"]["Gentoo"] > 0.9
-    csv_file = tmp_path / "rows.csv"
-    csv_file.write_text(",".join(record) + "\n" + ",".join(str(v) for v in record.values()) + "\n")
-    code, out = cli(capsys, "predict", MODEL, "--file", str(csv_file))
-    assert code == 0 and "Gentoo" in out
-    # a malformed request is the client's error, naming the field; the endpoint keeps serving
-    code, out = cli(capsys, "predict", MODEL, "--json", json.dumps({**record, "island": "Mars"}))
-    assert code == 2 and "field 'island' must be one of" in out
-    assert cli(capsys, "predict", MODEL, "--json", json.dumps(record))[0] == 0
-    code, out = cli(capsys, "predict", "churn-xgboost", "--json", "{}")
-    assert code == 2 and "no endpoint sagelane-dev-churn-xgboost" in out

@@ -101,7 +101,7 @@ def test_gpu_training_in_prod_uses_the_gpu_image_without_a_volume_key(prod):
     assert any(k.endswith("TrainingGpu") for k in mappings)
     gpu = next(v for k, v in mappings.items() if k.endswith("XgboostTrainingGpu"))
     assert gpu["us-east-1"]["uri"].endswith("sagemaker-xgboost:3.2-0")
-    from sagelane.training.steps import has_instance_storage
+    from sagelane.config import has_instance_storage
 
     assert has_instance_storage("ml.g4dn.xlarge") and has_instance_storage("ml.g5.2xlarge")
     assert not has_instance_storage("ml.m5.xlarge")

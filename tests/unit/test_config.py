@@ -42,6 +42,23 @@ def test_config_is_frozen(project):
         (lambda t: t.replace("contracts/churn.yaml", "contracts/missing.yaml"), "datasets.1.contract"),
         (lambda t: t.replace("- name: churn", "- name: penguins"), "dataset names must be unique"),
         (lambda t: t.replace("max_uncompressed_mb: 4096", "max_uncompressed_mb: 20000"), "max_uncompressed_mb"),
+        (
+            lambda t: t.replace("memory_mb: 2048", "memory_mb: 2048\n      instance_type: ml.m5.large"),
+            "models.0.serving: instance_type: not a setting of mode 'serverless'",
+        ),
+        (lambda t: t.replace("memory_mb: 2048", "memory_mb: 1500"), "models.0.serving.memory_mb"),
+        (
+            lambda t: t.replace("max_concurrency: 5", "max_concurrency: 5\n      provisioned_concurrency: 9"),
+            "provisioned_concurrency must not exceed max_concurrency",
+        ),
+        (lambda t: t.replace("max_instance_count: 2", "max_instance_count: 0"), "max_instance_count"),
+        (
+            lambda t: t.replace(
+                "mode: serverless\n      memory_mb: 2048\n      max_concurrency: 5",
+                "mode: instance\n      instance_type: ml.g5.xlarge",
+            ),
+            "only xgboost models have a GPU inference image; serve logistic_regression on a CPU instance",
+        ),
     ],
 )
 def test_bad_config_names_the_file_and_the_field(sandbox, edit, expected):

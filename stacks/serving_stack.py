@@ -1,0 +1,401 @@
+"""Serving: the deploy workflow started by approvals, endpoint alarms, the serving role, the invoke policy."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from sagelane import settings
+from sagelane.client import endpoint_name
+from sagelane.config import ModelConfig, Project
+from sagelane.registry import group_name
+from sagelane.serving.deploy import LIVE_VARIANT
+from stacks.constructs.common import encrypted_table, notification_topic
+from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
+from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
+from stacks.data_lake_stack import DataLakeStack
+from stacks.ingest_stack import log_retention
+from stacks.training_stack import TrainingStack
+from step_functions.deploy import ServedModel, build_deploy_definition
+
+MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+
+
+def alarm_names(env: str, model: str) -> dict[str, str]:
+    endpoint = endpoint_name(env, model)
+    return {"errors": f"{endpoint}-5xx-errors", "latency": f"{endpoint}-p99-latency"}
+
+
+class ServingStack(Stack):
+    """Exposes ``state_machine``, ``topic``, ``deployments``, ``serving_role``, ``alarms`` and ``invoke_policy``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        project: Project,
+        lake: DataLakeStack,
+        training: TrainingStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        config = project.config
+        env = config.name
+        removal = RemovalPolicy.RETAIN if config.lake.removal_policy == "retain" else RemovalPolicy.DESTROY
+        retention = log_retention(config.logging.retention_days)
+        artifacts = lake.zone(self, "artifacts")
+        self.topic = notification_topic(
+            self, display_name=f"SageLane {env} serving", key=lake.key, emails=config.notifications.emails
+        )
+        # model → the version its endpoint serves (and what served before): the deploy workflow's memory.
+        self.deployments = encrypted_table(
+            self, "Deployments", partition_key="model", key=lake.key, removal_policy=removal
+        )
+
+        # --- the role endpoints run as: read the model and its code, write captured traffic ---
+        self.serving_role = iam.Role(
+            self,
+            "ServingRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"SageLane {env}: SageMaker endpoints (read model artifacts and code, write data capture)",
+        )
+        artifacts.grant_read(self.serving_role, "training/*")
+        artifacts.grant_write(self.serving_role, "capture/*")
+        source = training.source
+        self.serving_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[source.bucket.arn_for_objects(source.s3_object_key)]
+            )
+        )
+        self.serving_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[self._endpoint_logs_arn()],
+            )
+        )
+        self.serving_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            )
+        )
+        self.serving_role.add_to_policy(  # the framework images live in AWS's registries
+            iam.PolicyStatement(
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                resources=[f"arn:{self.partition}:ecr:{self.region}:*:repository/sagemaker-*"],
+            )
+        )
+        self.serving_role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+
+        # --- endpoint alarms: notify, and roll a deployment back while it bakes ---
+        self.alarms: dict[str, list[cloudwatch.Alarm]] = {}
+        served: list[ServedModel] = []
+        for model in config.models:
+            alarms = self._alarms(env, model)
+            self.alarms[model.name] = alarms
+            served.append(
+                ServedModel(
+                    model=model,
+                    alarm_names=list(alarm_names(env, model.name).values()),  # stable names, not tokens
+                    kms_key_arn=lake.key.key_arn,
+                    capture_uri=f"s3://{artifacts.bucket.bucket_name}/capture/{model.name}",
+                )
+            )
+
+        # --- functions ---
+        layers = [dependency_layer(self, "Dependencies", root=project.root), powertools_layer(self, "Powertools")]
+        environment = {
+            settings.ENVIRONMENT: env,
+            settings.MODELS: json.dumps({m.name: m.model_dump(mode="json", exclude_unset=True) for m in config.models}),
+            settings.DEPLOYMENTS_TABLE: self.deployments.table_name,
+        }
+
+        def function(name: str, handler: str, description: str) -> PythonFunction:
+            return PythonFunction(
+                self,
+                name,
+                project=project,
+                handler=handler,
+                description=description,
+                layers=layers,
+                environment=environment,
+                memory_mb=512,
+                timeout=Duration.minutes(2),
+                log_retention=retention,
+                removal_policy=removal,
+            )
+
+        plan = function("Plan", "deploy_plan", "Decide what a model's endpoint serves after an approval or rejection")
+        smoke = function("SmokeTest", "deploy_smoke_test", "Invoke a new deployment with contract-shaped rows")
+        self.deployments.grant_read_data(plan.function)
+        groups = [self._arn("model-package-group", group_name(env, m.name)) for m in config.models]
+        packages = [self._arn("model-package", f"{group_name(env, m.name)}/*") for m in config.models]
+        endpoints = [self._arn("endpoint", endpoint_name(env, m.name)) for m in config.models]
+        plan.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+                resources=[*groups, *packages],
+            )
+        )
+        plan.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint"], resources=endpoints)
+        )
+        smoke.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=endpoints)
+        )
+
+        # --- the workflow ---
+        machine_name = f"sagelane-{env}-deploy"
+        log_group = logs.LogGroup(self, "DeployWorkflowLogs", retention=retention, removal_policy=removal)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "DeployWorkflow",
+            state_machine_name=machine_name,
+            comment="SageLane deploy: Model from the approved package, endpoint config, blue/green update, smoke "
+            "test, autoscaling",
+            definition_body=sfn.DefinitionBody.from_chainable(
+                build_deploy_definition(
+                    self,
+                    plan=plan.function,
+                    smoke_test=smoke.function,
+                    deployments=self.deployments,
+                    topic=self.topic,
+                    serving_role_arn=self.serving_role.role_arn,
+                    models=served,
+                )
+            ),
+            timeout=Duration.hours(12),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        self._grant_workflow(env, config.models, endpoints, packages, lake)
+        acknowledge_workflow_role(self.state_machine, [plan.function, smoke.function])
+
+        # --- approvals and rejections start it (only the approval status filter lets anything through) ---
+        for model in config.models:
+            events.Rule(
+                self,
+                f"Approval-{model.name}",
+                description=f"Deploy {model.name} when a version is approved; roll back when the live one is rejected",
+                event_pattern=events.EventPattern(
+                    source=["aws.sagemaker"],
+                    detail_type=[MODEL_PACKAGE_STATE_CHANGE],
+                    detail={
+                        "ModelPackageGroupName": [group_name(env, model.name)],
+                        "ModelApprovalStatus": ["Approved", "Rejected"],
+                    },
+                ),
+                targets=[targets.SfnStateMachine(self.state_machine)],
+            )
+
+        # --- what applications attach to call the models ---
+        self.invoke_policy = iam.ManagedPolicy(
+            self,
+            "InvokePolicy",
+            managed_policy_name=f"sagelane-{env}-invoke",
+            description=f"SageLane {env}: invoke the models' endpoints, nothing else",
+            statements=[iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=endpoints)],
+        )
+        ssm.StringParameter(
+            self,
+            "DeployWorkflowParameter",
+            parameter_name=f"/sagelane/{env}/deploy/state-machine-arn",
+            string_value=self.state_machine.state_machine_arn,
+            description=f"SageLane {env}: deploy workflow (read by the CLI)",
+        )
+        CfnOutput(self, "DeployStateMachineArn", value=self.state_machine.state_machine_arn)
+        CfnOutput(
+            self,
+            "InvokePolicyArn",
+            value=self.invoke_policy.managed_policy_arn,
+            description="Attach to applications: sagemaker:InvokeEndpoint on this environment's model endpoints",
+        )
+        CfnOutput(self, "Endpoints", value=json.dumps({m.name: endpoint_name(env, m.name) for m in config.models}))
+        self._acknowledge(env, config.models, plan)
+
+    def _arn(self, resource: str, name: str) -> str:
+        return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+    def _endpoint_logs_arn(self) -> str:
+        return self.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/Endpoints/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _alarms(self, env: str, model: ModelConfig) -> list[cloudwatch.Alarm]:
+        endpoint = endpoint_name(env, model.name)
+        names = alarm_names(env, model.name)
+        dimensions = {"EndpointName": endpoint, "VariantName": LIVE_VARIANT}
+        errors = cloudwatch.Alarm(
+            self,
+            f"Errors-{model.name}",
+            alarm_name=names["errors"],
+            alarm_description=f"{endpoint}: the model answers with server errors (5XX); rolls back a deployment",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="Invocation5XXErrors",
+                dimensions_map=dimensions,
+                statistic="Sum",
+                period=Duration.minutes(1),
+            ),
+            threshold=model.serving.max_5xx_per_minute,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        latency = cloudwatch.Alarm(
+            self,
+            f"Latency-{model.name}",
+            alarm_name=names["latency"],
+            alarm_description=f"{endpoint}: p99 model latency above {model.serving.max_p99_latency_ms} ms; "
+            "rolls back a deployment",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="ModelLatency",  # microseconds
+                dimensions_map=dimensions,
+                statistic="p99",
+                period=Duration.minutes(1),
+            ),
+            threshold=model.serving.max_p99_latency_ms * 1000,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        for alarm in (errors, latency):
+            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+            alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+        return [errors, latency]
+
+    def _grant_workflow(
+        self, env: str, models: list[ModelConfig], endpoints: list[str], packages: list[str], lake: DataLakeStack
+    ) -> None:
+        role = self.state_machine.role
+        prefix = f"sagelane-{env}-"
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:AddTags"],
+                resources=[self._arn("model", f"{prefix}*"), self._arn("endpoint-config", f"{prefix}*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:UpdateEndpoint",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:AddTags",
+                ],
+                resources=[*endpoints, self._arn("endpoint-config", f"{prefix}*")],
+            )
+        )
+        role.add_to_principal_policy(  # CreateModel from a package reads the package
+            iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=packages)
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.serving_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        role.add_to_principal_policy(  # SageMaker checks the rollback alarms as the caller of UpdateEndpoint
+            iam.PolicyStatement(
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[a.alarm_arn for alarms in self.alarms.values() for a in alarms],
+            )
+        )
+        lake.key.grant(role, "kms:CreateGrant", "kms:DescribeKey")
+        if any(m.serving.mode == "instance" for m in models):
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=[
+                        "application-autoscaling:RegisterScalableTarget",
+                        "application-autoscaling:PutScalingPolicy",
+                        "application-autoscaling:DescribeScalableTargets",
+                    ],
+                    resources=[
+                        self.format_arn(
+                            service="application-autoscaling", resource="scalable-target", resource_name="*"
+                        )
+                    ],
+                )
+            )
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["iam:CreateServiceLinkedRole"],
+                    resources=[
+                        f"arn:{self.partition}:iam::{self.account}:role/aws-service-role/"
+                        "sagemaker.application-autoscaling.amazonaws.com/"
+                        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+                    ],
+                    conditions={
+                        "StringLike": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}
+                    },
+                )
+            )
+
+    def _acknowledge(self, env: str, models: list[ModelConfig], plan: PythonFunction) -> None:
+        """The wildcards this stack needs, each acknowledged on the one role or policy it is on."""
+        base = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
+        prefix = f"sagelane-{env}-"
+        role = self.state_machine.role
+        for resource in ("model", "endpoint-config"):
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{base}:{resource}/{prefix}*]",
+                f"Each deployment creates a {resource} with a per-run name under this environment's prefix.",
+            )
+        for model in models:
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{base}:model-package/{group_name(env, model.name)}/*]",
+                "Versions of this model are created at run time; the ARN is fixed up to its package group.",
+            )
+        if any(m.serving.mode == "instance" for m in models):
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:application-autoscaling:<AWS::Region>:"
+                "<AWS::AccountId>:scalable-target/*]",
+                "Scalable target IDs are generated by Application Auto Scaling when an endpoint variant is registered.",
+            )
+        for model in models:
+            acknowledge(
+                plan.function.role,  # type: ignore[arg-type]
+                f"AwsSolutions-IAM5[Resource::{base}:model-package/{group_name(env, model.name)}/*]",
+                "The plan reads the versions of this model; they are created at run time.",
+            )
+        acknowledge(
+            self.serving_role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+            "/aws/sagemaker/Endpoints/*]",
+            "SageMaker writes each endpoint's logs into AWS-defined log groups named after the endpoint.",
+        )
+        acknowledge(
+            self.serving_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:PutMetricData (limited to SageMaker's namespaces by a condition) and "
+            "ecr:GetAuthorizationToken have no resource-level permissions.",
+        )
+        acknowledge(
+            self.serving_role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:*:repository/sagemaker-*]",
+            "The framework images are in AWS-owned registries whose account differs per region; pulls are limited "
+            "to the SageMaker framework repositories.",
+        )

@@ -1,0 +1,43 @@
+"""The embedded AWS, served on loopback for one test, and the helpers the end-to-end tests share."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sagelane.cli import main
+from sagelane.local.runtime import stacks_in_order
+from sagelane.local.server import EmbeddedAWS
+from sagelane.runs import list_runs
+
+
+@pytest.fixture
+def served(dev, root, monkeypatch, tmp_path, capsys):
+    # capsys first: the embedded AWS routes function output from whatever sys.stdout is when it starts
+    monkeypatch.chdir(root)
+    with EmbeddedAWS(dev.outdir, stacks=stacks_in_order(dev.outdir), log_dir=tmp_path / "logs") as cloud:
+        yield cloud
+
+
+def cli(capsys, *args: str) -> tuple[int, str]:
+    """Run the CLI in-process: (exit code, stdout + stderr)."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def settle(timeout: float = 120) -> None:
+    """Wait until no run of any workflow is running (events in flight included)."""
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    while time.monotonic() < deadline:
+        busy = any(r.status == "RUNNING" for r in list_runs("dev", limit=200))
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 1.0:
+            return
+        time.sleep(0.2)
+    raise TimeoutError("runs still running")

@@ -1,0 +1,204 @@
+"""Serving on the embedded AWS: approve → deploy → predict; update; reject → roll back; failed smoke test."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+
+import boto3
+import pytest
+
+from sagelane.runs import describe_run, list_runs
+from sagelane.samples import PENGUIN_EXAMPLES, churn_frame, write_frame
+from tests.e2e.conftest import cli, settle
+
+pytestmark = pytest.mark.slow
+MODEL = "penguins-species"
+GROUP = f"sagelane-dev-{MODEL}"
+ENDPOINT = f"sagelane-dev-{MODEL}"
+
+
+@pytest.fixture
+def inbox(served):
+    """Messages published to the serving topic."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    url = sqs.create_queue(QueueName="serving-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if "Serving" in t["TopicArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    seen: list[dict] = []
+
+    def read() -> list[dict]:
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for m in messages:
+                seen.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return seen
+
+    return read
+
+
+def deploy_runs() -> list:
+    return sorted(list_runs("dev", "deploy", limit=200), key=lambda r: r.started)
+
+
+def live_config(endpoint: str = ENDPOINT) -> str:
+    return boto3.client("sagemaker").describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+
+
+def record(model: str = MODEL) -> dict:
+    dynamodb = boto3.client("dynamodb")
+    table = next(t for t in dynamodb.list_tables()["TableNames"] if "Deployments" in t)
+    return dynamodb.get_item(TableName=table, Key={"model": {"S": model}})["Item"]
+
+
+def new_version(source_version: int = 1, *, model_data: str | None = None) -> int:
+    """Register another version of the model from an existing one's container (optionally other model data)."""
+    sagemaker = boto3.client("sagemaker")
+    packages = sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]
+    source = next(p for p in packages if p["ModelPackageVersion"] == source_version)
+    described = sagemaker.describe_model_package(ModelPackageName=source["ModelPackageArn"])
+    container = dict(described["InferenceSpecification"]["Containers"][0])
+    if model_data:
+        container["ModelDataUrl"] = model_data
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{k: container[k] for k in ("Image", "ModelDataUrl", "Environment")}],
+            "SupportedContentTypes": ["application/json", "text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        CustomerMetadataProperties=described.get("CustomerMetadataProperties", {}),
+    )["ModelPackageArn"]
+    return sagemaker.describe_model_package(ModelPackageName=arn)["ModelPackageVersion"]
+
+
+def predict(capsys, records: list[dict]) -> list[dict]:
+    code, out = cli(capsys, "predict", MODEL, "--json", json.dumps(records), "--output", "json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+@pytest.fixture
+def trained(served, capsys, penguins_csv):
+    """Version 1 of penguins-species, trained on the sample data and awaiting approval."""
+    cli(capsys, "data", "push", str(penguins_csv), "--dataset", "penguins", "--wait")
+    settle()
+    return served
+
+
+def test_approve_deploys_update_and_reject_rolls_back(trained, capsys, inbox, tmp_path):
+    from sagelane.serving.local import load_version
+
+    code, out = cli(capsys, "models", "approve", MODEL, "1")
+    assert code == 0, out
+    settle()
+    (run,) = deploy_runs()
+    assert (run.status, describe_run(run.arn).end_state) == ("SUCCEEDED", "Deployed"), run.cause
+    sagemaker = boto3.client("sagemaker")
+    endpoint = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    assert endpoint["EndpointStatus"] == "InService" and "-v1-" in endpoint["EndpointConfigName"]
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    (variant,) = config["ProductionVariants"]
+    assert variant["VariantName"] == "live" and variant["ServerlessConfig"]["MaxConcurrency"] == 5
+    assert record()["version"]["N"] == "1"
+    assert any(m["Subject"] == "SageLane: a model version is live" for m in inbox())
+
+    # the endpoint answers exactly what the model artifact answers, loaded as its container loads it
+    loaded, _ = load_version("dev", MODEL, 1, tmp_path)
+    body, _ = loaded.invoke(json.dumps(PENGUIN_EXAMPLES).encode(), "application/json", "application/json")
+    assert predict(capsys, PENGUIN_EXAMPLES) == json.loads(body)
+
+    # a malformed request is the client's error, naming the field; the endpoint keeps serving
+    code, out = cli(capsys, "predict", MODEL, "--json", json.dumps({**PENGUIN_EXAMPLES[0], "island": "Mars"}))
+    assert code == 2 and "field 'island' must be one of" in out
+    assert predict(capsys, PENGUIN_EXAMPLES[:1])[0]["prediction"] == "Gentoo"
+
+    # a newer approved version replaces it
+    assert new_version() == 2
+    cli(capsys, "models", "approve", MODEL, "2")
+    settle()
+    assert describe_run(deploy_runs()[-1].arn).end_state == "Deployed"
+    assert "-v2-" in live_config() and record()["version"]["N"] == "2"
+    assert record()["previous_version"]["N"] == "1"
+
+    # the same event delivered again changes nothing
+    approval = next(d for d in reversed(trained.cloud.deliveries) if d.event.get("source") == "aws.sagemaker")
+    trained.cloud.deliver(approval.event)
+    settle()
+    duplicate = describe_run(deploy_runs()[-1].arn)
+    assert duplicate.end_state == "NothingToDeploy" and "already live" in duplicate.output["plan"]["reason"]
+
+    # rejecting the live version rolls back to the previous approved one
+    code, out = cli(capsys, "models", "reject", MODEL, "2", "--comment", "bad feedback")
+    assert code == 0, out
+    settle()
+    rollback = describe_run(deploy_runs()[-1].arn)
+    assert rollback.end_state == "Deployed" and "rolling back to version 1" in rollback.output["plan"]["reason"]
+    assert "-v1-" in live_config() and record()["version"]["N"] == "1"
+    assert predict(capsys, PENGUIN_EXAMPLES) == json.loads(body)
+
+
+def test_a_failed_smoke_test_leaves_the_old_version_serving(trained, capsys, inbox, tmp_path):
+    cli(capsys, "models", "approve", MODEL, "1")
+    settle()
+    serving = live_config()
+    # version 2's artifact is not a model: it deploys, fails its smoke test, and is rolled back
+    broken = tmp_path / "model.tar.gz"
+    with tarfile.open(broken, "w:gz") as tar:
+        data = b"not a model"
+        info = tarfile.TarInfo("model.joblib")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    bucket = "sagelane-dev-artifacts-123456789012-us-east-1"
+    boto3.client("s3").upload_file(str(broken), bucket, "training/broken/model.tar.gz")
+    version = new_version(model_data=f"s3://{bucket}/training/broken/model.tar.gz")
+    cli(capsys, "models", "approve", MODEL, str(version))
+    settle()
+    run = describe_run(deploy_runs()[-1].arn)
+    assert (run.status, run.error) == ("FAILED", "SmokeTestFailed"), run.cause
+    assert live_config() == serving and record()["version"]["N"] == "1"
+    assert predict(capsys, PENGUIN_EXAMPLES[:1])[0]["prediction"] == "Gentoo"
+    message = next(m for m in inbox() if "smoke test" in m["Subject"])
+    assert (
+        f"version {version} failed its smoke test" in message["Message"]
+        and "rolled back to version 1" in (message["Message"])
+    )
+
+
+def test_rejecting_the_only_live_version_keeps_it_serving_and_says_so(trained, capsys, inbox):
+    cli(capsys, "models", "approve", MODEL, "1")
+    settle()
+    cli(capsys, "models", "reject", MODEL, "1")
+    settle()
+    run = describe_run(deploy_runs()[-1].arn)
+    assert (run.status, run.error) == ("FAILED", "NoVersionToRollBackTo")
+    assert "-v1-" in live_config()
+    assert any("no other version is Approved" in m["Message"] for m in inbox())
+
+
+def test_an_instance_endpoint_is_autoscaled(served, capsys, tmp_path):
+    path = write_frame(churn_frame(20_000, seed=11), tmp_path / "churn.csv")
+    cli(capsys, "data", "push", str(path), "--dataset", "churn", "--wait")
+    settle(240)
+    code, out = cli(capsys, "models", "approve", "churn-xgboost", "1")
+    assert code == 0, (out, [describe_run(r.arn).cause for r in list_runs("dev", "train")])
+    settle()
+    run = describe_run(deploy_runs()[-1].arn)
+    assert run.end_state == "Deployed", run.cause
+    endpoint = "sagelane-dev-churn-xgboost"
+    config = boto3.client("sagemaker").describe_endpoint_config(EndpointConfigName=live_config(endpoint))
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 100
+    scaling = boto3.client("application-autoscaling")
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert target["ResourceId"] == f"endpoint/{endpoint}/variant/live"
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 2)
+    (policy,) = scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    assert policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 600.0
+    batch = write_frame(churn_frame(1000, seed=12).drop("churned"), tmp_path / "batch.csv")
+    code, out = cli(capsys, "predict", "churn-xgboost", "--file", str(batch), "--output", "json")
+    assert code == 0, out
+    assert len(json.loads(out)) == 1000
