@@ -62,10 +62,6 @@ def make_live(sagemaker, dynamodb, version: int) -> None:
             }
         ],
     )
-    try:
-        sagemaker.delete_endpoint(EndpointName="sagelane-dev-penguins-species")
-    except sagemaker.exceptions.ClientError:
-        pass
     sagemaker.create_endpoint(EndpointName="sagelane-dev-penguins-species", EndpointConfigName=name)
     dynamodb.put_item(
         TableName=TABLE,
