@@ -155,6 +155,14 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
         p.set_defaults(handler=_cmd_models_status, status=status)
 
+    p = models.add_parser("deploy", help="put an Approved version on the model's endpoint (e.g. an older one)")
+    p.add_argument("model")
+    p.add_argument("version", type=int)
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.add_argument("--wait", action="store_true", help="follow the deploy run; exit 1 unless it is deployed")
+    p.add_argument("--timeout", type=float, default=3600)
+    p.set_defaults(handler=_cmd_models_deploy)
+
     p = sub.add_parser("predict", help="get predictions from a deployed model's endpoint")
     p.add_argument("model")
     source = p.add_mutually_exclusive_group(required=True)
@@ -440,6 +448,53 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def _cmd_models_deploy(args: argparse.Namespace) -> int:
+    import json
+    import uuid
+
+    from sagelane import aws
+    from sagelane.config import load_project
+    from sagelane.registry import get_version
+    from sagelane.runs import wait_for, workflow_arn
+
+    load_project(args.env).config.model(args.model)
+    version = get_version(args.env, args.model, args.version)
+    if version.status != "Approved":
+        print(f"error: {args.model} version {args.version} is {version.status}: only Approved versions are deployed")
+        return EXIT_USAGE
+    execution = aws.client("stepfunctions").start_execution(
+        stateMachineArn=workflow_arn(args.env, "deploy"),
+        name=f"cli-{uuid.uuid4()}",
+        input=json.dumps({"model": args.model, "version": args.version}),
+    )["executionArn"]
+    print(f"started deploying {args.model} version {args.version}: run {execution.rsplit(':', 1)[-1][:12]}")
+    if not args.wait:
+        return EXIT_OK
+    run = wait_for(lambda: execution, timeout=args.timeout)
+    plan = (run.output or {}).get("plan", {})
+    if run.status == "SUCCEEDED":
+        print(f"{args.model}: {run.end_state}: {plan.get('reason', '')}")
+        return EXIT_OK if run.end_state in ("Deployed", "NothingToDeploy") else EXIT_FAILED
+    print(f"{args.model}: {run.error}: {run.cause}")
+    return EXIT_FAILED
+
+
+def _live_version(env: str, model: str) -> int | None:
+    """The version the model's endpoint serves (its config is named ``<endpoint>-v<N>-<run>``), if any."""
+    import re
+
+    from sagelane import aws
+    from sagelane.client import endpoint_name
+
+    sagemaker = aws.client("sagemaker")
+    try:
+        config = sagemaker.describe_endpoint(EndpointName=endpoint_name(env, model))["EndpointConfigName"]
+    except sagemaker.exceptions.ClientError:
+        return None
+    match = re.search(r"-v(\d+)-[0-9a-f]{8}$", config)
+    return int(match.group(1)) if match else None
+
+
 def _cmd_models_list(args: argparse.Namespace) -> int:
     import json
 
@@ -456,12 +511,14 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
     if not versions:
         print(f"{args.model} has no versions yet (sagelane train {config.model(args.model).dataset})")
         return EXIT_OK
-    print(f"{'VERSION':>7}  {'STATUS':<22} {'CREATED (UTC)':<20} {primary:>10}  TRAINING JOB")
+    live = _live_version(args.env, args.model)
+    print(f"{'VERSION':>7}  {'STATUS':<22} {'CREATED (UTC)':<20} {primary:>10}  {'LIVE':<4}  TRAINING JOB")
     for v in versions:
         created = v.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if v.created else "-"
         score = v.metrics.get(primary)
         shown = f"{score:.4f}" if isinstance(score, int | float) else "-"
-        print(f"{v.version:>7}  {v.status:<22} {created:<20} {shown:>10}  {v.metadata.get('training_job', '-')}")
+        flag, job = ("yes" if v.version == live else ""), v.metadata.get("training_job", "-")
+        print(f"{v.version:>7}  {v.status:<22} {created:<20} {shown:>10}  {flag:<4}  {job}")
     return EXIT_OK
 
 

@@ -4,8 +4,8 @@ Synthesizes the CDK app, starts the embedded AWS provisioned from it, drops samp
 zone — a good penguins table, a good and a defective churn export, a truncated upload — follows the
 ingest runs they start, replays one S3 event to show it runs once, follows the trainings the curated
 files trigger (real training code, run as SageMaker would run it) into the Model Registry, approves the
-penguins model, lists the runs and copies the reports next to you. Later issues extend it to serving
-and retraining.
+penguins model — which deploys it to its serverless endpoint — asks the live endpoint for predictions,
+lists the runs and copies the reports next to you.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import json
 import tarfile
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,11 +34,11 @@ class Sample:
 
 def run_demo(*, workdir: Path) -> int:
     from sagelane.cli import follow_ingest
+    from sagelane.client import Predictor, endpoint_name
     from sagelane.data import push
     from sagelane.registry import list_versions, set_status
     from sagelane.runs import list_runs
     from sagelane.samples import PENGUIN_EXAMPLES, churn_frame, write_frame
-    from sagelane.serving.container import serve_in_thread
     from sagelane.serving.local import load_version
 
     started = time.perf_counter()
@@ -116,33 +115,36 @@ def run_demo(*, workdir: Path) -> int:
         print(f"     penguins-species version {approved.version} is now {approved.status}")
         surprises += approved.status != "Approved"
 
-        print("7. The approved version behind the container contract (sagelane local serve penguins-species):")
+        print("7. Deploy on approval: EventBridge started the deploy workflow (sagelane runs list --workflow deploy):")
+        deploy = _wait_for_deploy(env, timeout=120)
+        plan = (deploy.output or {}).get("plan", {})
+        seconds = f"{deploy.seconds:.1f} s" if deploy.seconds is not None else "-"
+        print(f"     {deploy.status} {deploy.end_state} in {seconds}: {plan.get('reason', deploy.error)}")
+        surprises += deploy.end_state != "Deployed"
+        endpoint = aws.client("sagemaker").describe_endpoint(EndpointName=endpoint_name(env, "penguins-species"))
+        name, status, config = (endpoint[k] for k in ("EndpointName", "EndpointStatus", "EndpointConfigName"))
+        print(f"     endpoint {name} {status}, serving config {config}")
+
+        print("8. Predictions from the live endpoint (sagelane predict penguins-species --json ...):")
+        predictions = Predictor("penguins-species", env=env).predict(PENGUIN_EXAMPLES)
+        for record, prediction in zip(PENGUIN_EXAMPLES, predictions, strict=True):
+            shown = {k: record[k] for k in ("island", "bill_length_mm", "flipper_length_mm")}
+            probability = prediction["probabilities"][prediction["prediction"]]
+            print(f"     {shown} -> {prediction['prediction']} (p={probability:.3f})")
         with tempfile.TemporaryDirectory(prefix="sagelane-demo-serve-") as tmp:
             loaded, chosen = load_version(env, "penguins-species", None, Path(tmp))
-            server, url = serve_in_thread(loaded)
-            try:
-                for record in PENGUIN_EXAMPLES:
-                    request = urllib.request.Request(
-                        f"{url}/invocations",
-                        data=json.dumps(record).encode(),
-                        headers={"Content-Type": "application/json"},
-                    )
-                    with urllib.request.urlopen(request, timeout=10) as response:
-                        (prediction,) = json.loads(response.read())
-                    shown = {k: record[k] for k in ("island", "bill_length_mm", "flipper_length_mm")}
-                    probability = prediction["probabilities"][prediction["prediction"]]
-                    print(f"     POST {url}/invocations {shown} -> {prediction['prediction']} (p={probability:.3f})")
-            finally:
-                server.shutdown()
-            print(f"     served version {chosen.version} ({chosen.status}) with its own inference.py, as its container")
+            body, _ = loaded.invoke(json.dumps(PENGUIN_EXAMPLES).encode(), "application/json", "application/json")
+        same = json.loads(body) == predictions
+        print(f"     identical to version {chosen.version}'s artifact loaded as its container loads it: {same}")
+        surprises += not same
 
-        print("8. Runs (sagelane runs list):")
+        print("9. Runs (sagelane runs list):")
         for run in list_runs(env):
             seconds = f"{run.seconds:.2f} s" if run.seconds is not None else "-"
             ended = f"  [{run.error}]" if run.error else ""
             print(f"   {run.id[:8]}  {run.workflow:<6} {run.status:<9} {seconds:>7}  {run.subject}{ended}")
 
-        print(f"9. Reports and model cards, copied to {workdir.relative_to(root) / 'reports'}/ :")
+        print(f"10. Reports and model cards, copied to {workdir.relative_to(root) / 'reports'}/ :")
         s3 = aws.client("s3")
         for name, uri in reports:
             bucket, key = uri.removeprefix("s3://").split("/", 1)
@@ -168,6 +170,19 @@ def run_demo(*, workdir: Path) -> int:
         print(f"{surprises} step(s) did not give the expected result")
         return 1
     return 0
+
+
+def _wait_for_deploy(env: str, *, timeout: float):
+    """The first deploy run, once it has ended."""
+    from sagelane.runs import describe_run, list_runs
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = [r for r in list_runs(env, "deploy", limit=10) if r.status != "RUNNING"]
+        if runs:
+            return describe_run(runs[-1].arn, workflow="deploy")
+        time.sleep(0.2)
+    raise TimeoutError("the deploy run did not finish")
 
 
 def _wait_for_training(env: str, *, timeout: float) -> list:

@@ -90,6 +90,10 @@ class Run:
         """What the run is about, in a few words (for ingest: dataset and file)."""
         if "key" in self.input:
             return f"{self.input.get('dataset', '?')}: {self.input['key'].rsplit('/', 1)[-1]}"
+        detail = self.input.get("detail")
+        if isinstance(detail, dict) and "ModelPackageGroupName" in detail:  # a deploy started by the registry
+            group = detail["ModelPackageGroupName"]
+            return f"{group} v{detail.get('ModelPackageVersion')} {detail.get('ModelApprovalStatus')}"
         return ", ".join(f"{k}={v}" for k, v in list(self.input.items())[:2])
 
     @property

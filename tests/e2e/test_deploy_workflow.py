@@ -139,6 +139,23 @@ def test_approve_deploys_update_and_reject_rolls_back(trained, capsys, inbox, tm
     assert rollback.end_state == "Deployed" and "rolling back to version 1" in rollback.output["plan"]["reason"]
     assert "-v1-" in live_config() and record()["version"]["N"] == "1"
     assert predict(capsys, PENGUIN_EXAMPLES) == json.loads(body)
+    code, out = cli(capsys, "models", "list", MODEL)
+    assert code == 0 and [line.split()[:2] + line.split()[-2:-1] for line in out.splitlines() if "yes" in line] == [
+        ["1", "Approved", "yes"]
+    ]
+    code, out = cli(capsys, "runs", "list", "--workflow", "deploy")
+    assert f"{GROUP} v2 Rejected" in out
+
+    # an operator puts a chosen Approved version back; a rejected one is refused
+    code, out = cli(capsys, "models", "deploy", MODEL, "2")
+    assert code == 2 and "is Rejected: only Approved versions are deployed" in out
+    assert new_version() == 3
+    cli(capsys, "models", "approve", MODEL, "3")
+    settle()
+    assert "-v3-" in live_config()
+    code, out = cli(capsys, "models", "deploy", MODEL, "1", "--wait")
+    assert code == 0 and "Deployed: requested" in out, out
+    assert "-v1-" in live_config()
 
 
 def test_a_failed_smoke_test_leaves_the_old_version_serving(trained, capsys, inbox, tmp_path):
