@@ -32,6 +32,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
 log = logging.getLogger("sagelane.local")
+# One Lambda invocation at a time per process: handlers run with their environment in os.environ.
+_INVOKE_LOCK = threading.RLock()
 
 
 @dataclass
@@ -110,7 +112,7 @@ class LocalLambda:
     def __init__(self, log_dir: Path | None = None) -> None:
         self.functions: dict[str, LocalFunction] = {}
         self.log_dir = log_dir
-        self._lock = threading.RLock()
+        self.active = False  # answering invocations (between install and uninstall)
 
     def register(self, fn: LocalFunction) -> None:
         if self.log_dir is not None and fn.log is None:
@@ -132,6 +134,7 @@ class LocalLambda:
         moto's Step Functions interpreter creates its own clients, so the hook goes into botocore's
         built-in handlers (which every new session copies) and the cached default session is dropped.
         """
+        self.active = True
         entry = ("before-call.lambda.Invoke", self._on_invoke)
         if entry not in botocore.handlers.BUILTIN_HANDLERS:
             botocore.handlers.BUILTIN_HANDLERS.append(entry)
@@ -139,6 +142,7 @@ class LocalLambda:
         boto3.DEFAULT_SESSION = None
 
     def uninstall(self) -> None:
+        self.active = False  # clients created earlier (runs still going) keep the hook: refuse their calls
         entry = getattr(self, "_entry", None)
         if entry in botocore.handlers.BUILTIN_HANDLERS:
             botocore.handlers.BUILTIN_HANDLERS.remove(entry)
@@ -149,19 +153,25 @@ class LocalLambda:
                 setattr(sys, name, stream.default)
 
     def invoke(self, fn: LocalFunction, event: Any) -> tuple[Any, str | None]:
-        """Run the handler; returns (payload, function_error)."""
-        with self._lock:
-            saved = dict(os.environ)
-            os.environ.update(fn.environment)
-            # What the Lambda runtime itself sets.
-            os.environ.update(
-                {
-                    "LAMBDA_TASK_ROOT": str(fn.code_dir),
-                    "AWS_LAMBDA_FUNCTION_NAME": fn.name,
-                    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                    "AWS_EXECUTION_ENV": "sagelane-local",
-                }
-            )
+        """Run the handler; returns (payload, function_error).
+
+        One invocation at a time in the process (``_INVOKE_LOCK``, shared by every ``LocalLambda``): the
+        function's environment is set in ``os.environ`` for the call, and only those variables are put
+        back afterwards — anything else the process changed meanwhile stays as it is.
+        """
+        if not self.active:  # a run of a stopped embedded AWS: its Lambda calls fail, touching nothing
+            return {"errorType": "ServiceException", "errorMessage": "the embedded AWS was stopped"}, "Unhandled"
+        with _INVOKE_LOCK:
+            variables = {
+                **fn.environment,
+                # what the Lambda runtime itself sets
+                "LAMBDA_TASK_ROOT": str(fn.code_dir),
+                "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_EXECUTION_ENV": "sagelane-local",
+            }
+            saved = {name: os.environ.get(name) for name in variables}
+            os.environ.update(variables)
             fn.invocations += 1
             if fn.log is not None:
                 # Route from whatever sys.stdout / sys.stderr are now (a test runner may have swapped them).
@@ -178,8 +188,11 @@ class LocalLambda:
                 return {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": trace}, "Unhandled"
             finally:
                 _ROUTE.sink = None
-                os.environ.clear()
-                os.environ.update(saved)
+                for name, value in saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
 
     def _on_invoke(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         # ``params`` is the serialized request: /2015-03-31/functions/<name or ARN>/invocations + body

@@ -128,3 +128,44 @@ def test_known_gap_execution_start_time_is_not_a_string(field):
 
     source = Path(execution_worker.__file__).read_text()
     assert f"{field}=self._evaluation_details.execution_details.start_time" in source
+
+
+def test_what_the_serving_emulation_patches_is_still_there():
+    """sagelane/local/sagemaker_api.py and sfn_services.py patch these; a moto upgrade may move them."""
+    from moto.events.models import events_backends
+    from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+
+    assert callable(SageMakerModelBackend.create_model_package) and callable(SageMakerModelBackend.update_model_package)
+    assert callable(FakeEndpoint._process_production_variants)
+    # a moto that implements UpdateEndpoint itself: drop the emulation and use it
+    assert not hasattr(SageMakerResponse, "update_endpoint"), "moto now implements UpdateEndpoint"
+    assert isinstance(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, dict)
+    assert isinstance(state_task_service_aws_sdk._SERVICE_ERROR_NAMES, dict)
+    assert events_backends is not None
+
+
+def test_known_gap_model_approval_emits_no_event():
+    """moto emits no "Model Package State Change": the embedded AWS adds it (and must stop if moto does)."""
+    with mock_aws():
+        events, sqs = boto3.client("events", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="tap")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="all", EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
+        events.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": arn}])
+        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+        sagemaker.create_model_package_group(ModelPackageGroupName="g")
+        sagemaker.create_model_package(
+            ModelPackageGroupName="g",
+            ModelApprovalStatus="Approved",
+            InferenceSpecification={
+                "Containers": [{"Image": "i", "ModelDataUrl": "s3://b/k"}],
+                "SupportedContentTypes": ["application/json"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+        )
+        assert sqs.receive_message(QueueUrl=url).get("Messages", []) == [], "moto now emits package state changes"
