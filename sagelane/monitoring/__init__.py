@@ -1,0 +1,1 @@
+"""Monitoring of live models: drift against the training baseline."""
