@@ -163,6 +163,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=3600)
     p.set_defaults(handler=_cmd_models_deploy)
 
+    p = sub.add_parser("monitor", help="drift of a model's live traffic against its training baseline, now")
+    p.add_argument("model")
+    p.add_argument("--hours", type=float, default=24, help="captured traffic of the last N hours (default 24)")
+    p.add_argument("--html", type=Path, metavar="FILE", help="also write the drift report (HTML, with charts)")
+    p.add_argument("--no-publish", action="store_true", help="do not put the drift metrics to CloudWatch")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.set_defaults(handler=_cmd_monitor)
+
     p = sub.add_parser("predict", help="get predictions from a deployed model's endpoint")
     p.add_argument("model")
     source = p.add_mutually_exclusive_group(required=True)
@@ -560,6 +569,50 @@ def _cmd_models_status(args: argparse.Namespace) -> int:
     load_project(args.env).config.model(args.model)
     version = set_status(args.env, args.model, args.version, args.status, comment=args.comment)
     print(f"{args.model} version {version.version} is now {version.status}")
+    return EXIT_OK
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from sagelane import aws
+    from sagelane.client import endpoint_name
+    from sagelane.config import load_project
+    from sagelane.monitoring.monitor import check, publish
+    from sagelane.monitoring.report import render_html, text_table
+    from sagelane.runs import parameter
+
+    load_project(args.env).config.model(args.model)
+    until = datetime.now(UTC)
+    report = check(
+        s3=aws.client("s3"),
+        sagemaker=aws.client("sagemaker"),
+        model=args.model,
+        endpoint=endpoint_name(args.env, args.model),
+        capture_bucket=parameter(f"/sagelane/{args.env}/lake/artifacts-bucket"),
+        capture_prefix=f"capture/{args.model}",
+        since=until - timedelta(hours=args.hours),
+        until=until,
+    )
+    published = 0 if args.no_publish else publish(aws.client("cloudwatch"), env=args.env, report=report)
+    if args.html:
+        args.html.write_text(render_html(report), encoding="utf-8")
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return EXIT_OK
+    print(
+        f"{args.model} version {report.live.version} on {report.live.endpoint}: {report.requests:,} requests, "
+        f"{report.rows:,} rows in the last {args.hours:g} h; max PSI {report.max_psi:.4f}, max KS {report.max_ks:.4f}"
+    )
+    if report.results:
+        print("\n".join(text_table(report)))
+    else:
+        print("no captured traffic in this window: nothing to compare")
+    if published:
+        print(f"published {published} metrics to CloudWatch (namespace SageLane/{args.env})")
+    if args.html:
+        print(f"report: {args.html}")
     return EXIT_OK
 
 

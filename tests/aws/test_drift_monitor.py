@@ -136,3 +136,16 @@ def test_no_endpoint_or_no_traffic_is_said_plainly(aws):
             since=NOW,
             until=NOW,
         )
+
+
+def test_the_drift_report_shows_every_feature_with_its_verdict(aws, tmp_path):
+    from sagelane.monitoring.report import render_html, text_table
+
+    s3, sagemaker, _ = aws
+    capture(s3, [{"size": 9.0, "colour": "green"}] * 500, ["yes"] * 500)
+    report = run(s3, sagemaker)
+    page = render_html(report, threshold=0.2)
+    assert page.count("<svg") == 3 and "significant shift" in page and "class='card alert'" in page
+    assert "<script" not in page
+    lines = text_table(report)
+    assert lines[0].split()[:4] == ["FEATURE", "KIND", "PSI", "KS"] and len(lines) == 4
