@@ -13,11 +13,14 @@ import json
 import logging
 import tempfile
 import threading
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from sagelane.monitoring.capture import capture_line, capture_prefix
 from sagelane.serving.container import LoadedModel
 from sagelane.serving.local import load_container
 
@@ -30,8 +33,10 @@ class LocalEndpoints:
         self._lock = threading.Lock()
         self._tmp = tempfile.TemporaryDirectory(prefix="sagelane-endpoints-")
         self.invocations: dict[str, int] = {}
+        self._captured: dict[str, int] = {}
 
-    def _container(self, sagemaker: Any, endpoint: str) -> tuple[str, dict[str, Any], str]:
+    def _container(self, sagemaker: Any, endpoint: str) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
+        """(Model name, its container, the variant, the config's DataCaptureConfig or {})."""
         described = sagemaker.describe_endpoint(EndpointName=endpoint)
         config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
         variant = config["ProductionVariants"][0]
@@ -40,14 +45,34 @@ class LocalEndpoints:
         if "ModelPackageName" in container:
             package = sagemaker.describe_model_package(ModelPackageName=container["ModelPackageName"])
             container = package["InferenceSpecification"]["Containers"][0]
-        return variant["ModelName"], container, variant["VariantName"]
+        return variant["ModelName"], container, variant["VariantName"], config.get("DataCaptureConfig") or {}
+
+    def _capture(
+        self, region: str, endpoint: str, variant: str, capture: dict[str, Any], request: tuple[bytes, str, bytes, str]
+    ) -> None:
+        """What SageMaker data capture does for ``capture`` (an endpoint config's DataCaptureConfig): keep
+        ``InitialSamplingPercentage`` of the requests, as JSON Lines under
+        ``<DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/`` (one object per request here)."""
+        if not capture.get("EnableCapture"):
+            return
+        percent = float(capture.get("InitialSamplingPercentage", 100))
+        with self._lock:
+            seen = self._captured[endpoint] = self._captured.get(endpoint, 0) + 1
+        if int(seen * percent / 100) == int((seen - 1) * percent / 100):
+            return  # not in the sample
+        body, content_type, output, accept = request
+        now = datetime.now(UTC)
+        line = capture_line(body, content_type, output, accept, event_id=str(uuid.uuid4()), at=now)
+        bucket, _, prefix = capture["DestinationS3Uri"].removeprefix("s3://").partition("/")
+        key = capture_prefix(prefix, endpoint, variant, now) + f"{uuid.uuid4()}.jsonl"
+        boto3.client("s3", region_name=region).put_object(Bucket=bucket, Key=key, Body=line.encode() + b"\n")
 
     def invoke(
         self, region: str, endpoint: str, body: bytes, content_type: str, accept: str
     ) -> tuple[int, dict, bytes]:
         sagemaker = boto3.client("sagemaker", region_name=region)
         try:
-            model_name, container, variant = self._container(sagemaker, endpoint)
+            model_name, container, variant, capture = self._container(sagemaker, endpoint)
         except sagemaker.exceptions.ClientError:
             message = f"Endpoint {endpoint} of account 123456789012 not found."
             return (
@@ -69,6 +94,7 @@ class LocalEndpoints:
             return _model_error(415 if "content type" in str(exc) else 400, str(exc))
         except Exception as exc:
             return _model_error(500, f"{type(exc).__name__}: {exc}")
+        self._capture(region, endpoint, variant, capture, (body, content_type, payload, returned_type))
         # moto reads the status from the headers, not from the tuple
         return (
             200,

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 EPSILON = 1e-4
+_BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}
 MISSING = "(missing)"
 OTHER = "(unseen)"
 
@@ -134,6 +135,8 @@ def _numbers(column: list[Any]) -> np.ndarray:
             out[i] = float(value)
         elif isinstance(value, int | float):
             out[i] = value
+        elif isinstance(value, str) and value.strip().lower() in _BOOLEAN_TEXT:  # CSV requests carry text
+            out[i] = _BOOLEAN_TEXT[value.strip().lower()]
         else:
             try:
                 out[i] = float(value) if value not in (None, "") else np.nan

@@ -219,3 +219,22 @@ def test_an_instance_endpoint_is_autoscaled(served, capsys, tmp_path):
     code, out = cli(capsys, "predict", "churn-xgboost", "--file", str(batch), "--output", "json")
     assert code == 0, out
     assert len(json.loads(out)) == 1000
+
+    # the endpoint's data capture (100 % in dev) feeds the drift check: in-distribution traffic is stable
+    code, out = cli(capsys, "monitor", "churn-xgboost", "--json")
+    assert code == 0, out
+    stable = json.loads(out)
+    # (the deploy's smoke test, 2 rows, is traffic too)
+    assert (stable["version"], stable["requests"], stable["rows"]) == (1, 2, 1002)
+    assert stable["max_psi"] < 0.1, stable
+    # traffic whose customers pay three times as much drifts, feature and prediction alike
+    import polars as pl
+
+    drifted = churn_frame(1000, seed=13).drop("churned").with_columns(pl.col("monthly_charges") * 3)
+    cli(capsys, "predict", "churn-xgboost", "--file", str(write_frame(drifted, tmp_path / "drifted.csv")))
+    report = tmp_path / "drift.html"
+    code, out = cli(capsys, "monitor", "churn-xgboost", "--html", str(report))
+    assert code == 0 and "3 requests, 2,002 rows" in out, out
+    table = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("monthly_charges")}
+    assert float(table["monthly_charges"][2]) > 0.25 and "significant" in out
+    assert "published" in out and report.read_text().count("<svg") >= 5

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sagelane.monitoring.drift import categorical_drift, drift, numeric_drift
+from sagelane.monitoring.drift import _numbers, categorical_drift, drift, numeric_drift
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "training"))
 from baseline import numeric_profile  # the training container's own module
@@ -97,3 +97,15 @@ def test_drift_over_records_uses_the_training_baseline(rng):
     results = {d.name: d for d in drift(base, records, predictions=["Gentoo"] * 1000)}
     assert set(results) == {"bill_length_mm", "island", "prediction"}
     assert results["bill_length_mm"].psi > 0.25 and results["island"].ks > 0.6 and results["prediction"].ks > 0.6
+
+
+def test_numbers_and_booleans_from_csv_text_are_read_as_the_baseline_counts_them():
+    base = {"edges": [0.0, 0.5, 1.0], "shares": [0.5, 0.5], "missing_share": 0.0}
+    result = numeric_drift(
+        "autopay",
+        base,
+        __import__("sagelane.monitoring.drift", fromlist=["_numbers"])._numbers(
+            ["true", "false", "TRUE", "0", "1.0", ""]
+        ),
+    )
+    assert result.observed["(missing)"] == pytest.approx(1 / 6) and result.rows == 6
