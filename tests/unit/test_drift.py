@@ -101,11 +101,5 @@ def test_drift_over_records_uses_the_training_baseline(rng):
 
 def test_numbers_and_booleans_from_csv_text_are_read_as_the_baseline_counts_them():
     base = {"edges": [0.0, 0.5, 1.0], "shares": [0.5, 0.5], "missing_share": 0.0}
-    result = numeric_drift(
-        "autopay",
-        base,
-        __import__("sagelane.monitoring.drift", fromlist=["_numbers"])._numbers(
-            ["true", "false", "TRUE", "0", "1.0", ""]
-        ),
-    )
+    result = numeric_drift("autopay", base, _numbers(["true", "false", "TRUE", "0", "1.0", ""]))
     assert result.observed["(missing)"] == pytest.approx(1 / 6) and result.rows == 6
