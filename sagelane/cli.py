@@ -555,7 +555,16 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
         other = best.metrics.get(name) if best and best.version != version.version else None
         print(f"  {name:<12} {value:>10.4f} {'-' if other is None else format(other, '.4f'):>14}")
     print("  lineage:")
-    for key in ("dataset", "training_job", "lineage", "lineage_sha256", "contract_sha256", "code_version", "trigger"):
+    for key in (
+        "dataset",
+        "training_job",
+        "lineage",
+        "lineage_sha256",
+        "contract_sha256",
+        "code_version",
+        "trigger",
+        "alarm",
+    ):
         if key in version.metadata:
             print(f"    {key}: {version.metadata[key]}")
     print(f"    model data: {version.model_data}")

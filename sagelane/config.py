@@ -138,6 +138,26 @@ class ServingConfig(_Strict):
 Scalar = str | int | float | bool
 
 
+class MonitoringConfig(_Strict):
+    """Drift of the live version's traffic against its training baseline, and what an alarm does."""
+
+    # EventBridge schedule of the drift check; the drift alarm's period follows it
+    schedule: Annotated[str, Field(pattern=r"^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$")] = "rate(1 hour)"
+    # captured traffic of the last N hours is compared (a window longer than the schedule smooths)
+    window_hours: Annotated[int, Field(ge=1, le=168)] = 24
+    # fewer rows than this in the window: no drift figure (too noisy), only MonitoredRows
+    min_rows: Annotated[int, Field(ge=1)] = 200
+    # the drift alarm: the largest PSI of any feature or of the predictions
+    max_psi: Annotated[float, Field(gt=0.0, le=10.0)] = 0.25
+    # an alarm starts the train workflow (coalesced with a running training)
+    retrain_on_alarm: bool = True
+
+    @property
+    def period_seconds(self) -> int:
+        amount, unit = self.schedule[5:-1].split()
+        return int(amount) * {"minute": 60, "hour": 3600, "day": 86400}[unit.rstrip("s")]
+
+
 class ModelConfig(_Strict):
     """One model trained from one dataset (the dataset's contract gives target, features and thresholds)."""
 
@@ -157,6 +177,7 @@ class ModelConfig(_Strict):
     # A candidate may trail the champion's primary metric by this much and still be registered.
     champion_tolerance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     serving: ServingConfig = ServingConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @model_validator(mode="after")
     def _spot_needs_a_wait(self) -> ModelConfig:

@@ -10,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks
 from sagelane.config import Project
 from stacks.data_lake_stack import DataLakeStack
 from stacks.ingest_stack import IngestStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
 
@@ -39,6 +40,14 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
             lake=lake,
             training=training,
             description=f"SageLane {env}: deploy on approval, endpoints, alarms",
+        )
+        MonitoringStack(
+            app,
+            f"{prefix}-Monitoring",
+            project=project,
+            lake=lake,
+            training=training,
+            description=f"SageLane {env}: drift checks, drift alarms, retraining on alarm",
         )
     cdk.Tags.of(app).add("sagelane:environment", env)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))

@@ -180,7 +180,16 @@ def build_train_definition(
 
     # --- the run ---
     prepare = guarded(
-        invoke("Prepare", functions.prepare, {"model": s("$.model"), "trigger": s("$.trigger")}, "$.prepared")
+        invoke(
+            "Prepare",
+            functions.prepare,
+            {
+                "model": s("$.model"),
+                "trigger": s("$.trigger"),
+                "execution_input": sfn.JsonPath.object_at("$$.Execution.Input"),
+            },
+            "$.prepared",
+        )
     )
     train = _training_job(scope, training_role_arn, output_kms_key_arn)
     guarded(train)

@@ -17,6 +17,7 @@ logger = Logger()
 class TrainRequest(BaseModel):
     model: str
     trigger: str = "manual"
+    execution_input: dict[str, Any] = {}  # the run's whole input (an alarm-started run names its alarm)
 
 
 @logger.inject_lambda_context(log_event=True)
@@ -42,4 +43,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         region=training.region(),
     )
     prepared["trigger"] = request.trigger
+    if isinstance(request.execution_input.get("alarm"), str):
+        prepared["alarm"] = request.execution_input["alarm"]
     return prepared

@@ -45,6 +45,8 @@ class LocalCloud:
         assembly = load_assembly(outdir)
         self.stacks = [assembly[name] for name in stacks]
         self.deliveries: list[Delivery] = []
+        self.alarm_interval = 1.0  # seconds between alarm evaluations in ``pump``
+        self._alarms_evaluated = 0.0
 
     def up(self) -> Summary:
         from sagelane.local import endpoints, sagemaker_api, sfn_services
@@ -55,6 +57,9 @@ class LocalCloud:
         endpoints.install(self.endpoints)
         self.functions.install()
         summary = self.provisioner.provision(self.stacks)
+        from sagelane.local.alarms import LocalAlarms
+
+        self.alarms = LocalAlarms(account=ACCOUNT, region=self.region, client=self.provisioner.client)
         for line in summary.lines():
             log.info(line)
         return summary
@@ -82,7 +87,11 @@ class LocalCloud:
     # --- event delivery ----------------------------------------------------------------------------
 
     def pump(self) -> list[Delivery]:
-        """Deliver the events moto matched to the rules' real targets (input transformers applied)."""
+        """Evaluate the alarms (at most every ``alarm_interval`` s), then deliver the events moto matched to
+        the rules' real targets (input transformers applied)."""
+        if time.monotonic() - self._alarms_evaluated >= self.alarm_interval:
+            self._alarms_evaluated = time.monotonic()
+            self.alarms.evaluate()
         url = self.provisioner.events_tap_queue_url
         if url is None:
             return []

@@ -243,6 +243,8 @@ def register(
         ),
         "trigger": trigger or "manual",
     }
+    if prepared.get("alarm"):  # retraining started by a drift or quality alarm: which one
+        metadata["alarm"] = prepared["alarm"]
     status = "Approved" if auto_approve else "PendingManualApproval"
     # The serving container loads inference.py from the same source directory the job trained with.
     serving_env = {"SAGEMAKER_PROGRAM": "inference.py"}

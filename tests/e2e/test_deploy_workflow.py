@@ -196,7 +196,7 @@ def test_rejecting_the_only_live_version_keeps_it_serving_and_says_so(trained, c
     assert any("no other version is Approved" in m["Message"] for m in inbox())
 
 
-def test_an_instance_endpoint_is_autoscaled(served, capsys, tmp_path):
+def test_an_instance_endpoint_is_autoscaled_its_traffic_captured_and_drift_retrains(served, capsys, tmp_path):
     path = write_frame(churn_frame(20_000, seed=11), tmp_path / "churn.csv")
     cli(capsys, "data", "push", str(path), "--dataset", "churn", "--wait")
     settle(240)
@@ -238,3 +238,16 @@ def test_an_instance_endpoint_is_autoscaled(served, capsys, tmp_path):
     table = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("monthly_charges")}
     assert float(table["monthly_charges"][2]) > 0.25 and "significant" in out
     assert "published" in out and report.read_text().count("<svg") >= 5
+
+    # the published drift crosses the drift alarm: ALARM → "CloudWatch Alarm State Change" → retraining
+    alarm = "sagelane-dev-churn-xgboost-drift"
+    settle(240)
+    (state,) = boto3.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    assert state["StateValue"] == "ALARM", state
+    retrain = [r for r in list_runs("dev", "train", limit=50) if r.input.get("trigger") == "alarm"]
+    assert len(retrain) == 1 and retrain[0].input == {"model": "churn-xgboost", "trigger": "alarm", "alarm": alarm}
+    run = describe_run(retrain[0].arn)
+    assert run.end_state in ("Registered", "CandidateRejected"), run.cause
+    if run.end_state == "Registered":
+        code, out = cli(capsys, "models", "show", "churn-xgboost", "2")
+        assert alarm in out

@@ -1,0 +1,199 @@
+"""Monitoring: the scheduled drift check per model, its alarm, and the alarm → retraining rule."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from sagelane import settings
+from sagelane.client import endpoint_name
+from sagelane.config import ModelConfig, Project
+from sagelane.registry import group_name
+from stacks.constructs.common import notification_topic
+from stacks.constructs.nag import acknowledge
+from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
+from stacks.data_lake_stack import DataLakeStack
+from stacks.ingest_stack import log_retention
+from stacks.training_stack import TrainingStack
+
+ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
+
+
+def drift_alarm_name(env: str, model: str) -> str:
+    return f"{endpoint_name(env, model)}-drift"
+
+
+class MonitoringStack(Stack):
+    """Exposes ``monitor`` (the drift function), ``topic``, ``drift_alarms`` and ``retrain_rules``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        project: Project,
+        lake: DataLakeStack,
+        training: TrainingStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        config = project.config
+        env = config.name
+        removal = RemovalPolicy.RETAIN if config.lake.removal_policy == "retain" else RemovalPolicy.DESTROY
+        artifacts = lake.zone(self, "artifacts")
+        self.topic = notification_topic(
+            self, display_name=f"SageLane {env} monitoring", key=lake.key, emails=config.notifications.emails
+        )
+        layers = [dependency_layer(self, "Dependencies", root=project.root), powertools_layer(self, "Powertools")]
+        self.monitor = PythonFunction(
+            self,
+            "DriftMonitor",
+            project=project,
+            handler="monitor_drift",
+            description="Drift of a model's captured traffic against its live version's training baseline",
+            layers=layers,
+            environment={
+                settings.ENVIRONMENT: env,
+                settings.MODELS: json.dumps(
+                    {m.name: m.model_dump(mode="json", exclude_unset=True) for m in config.models}
+                ),
+                settings.ARTIFACTS_BUCKET: artifacts.bucket.bucket_name,
+            },
+            memory_mb=1024,
+            timeout=Duration.minutes(5),
+            log_retention=log_retention(config.logging.retention_days),
+            removal_policy=removal,
+        )
+        fn = self.monitor.function
+        artifacts.grant_read(fn, "capture/*")
+        artifacts.grant_read(fn, "training/*")  # the baseline inside the live version's model.tar.gz
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[artifacts.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["capture/*"]}},
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+                resources=[
+                    *(self._arn("endpoint", endpoint_name(env, m.name)) for m in config.models),
+                    self._arn("endpoint-config", f"sagelane-{env}-*"),
+                    self._arn("model", f"sagelane-{env}-*"),
+                ],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeModelPackage"],
+                resources=[self._arn("model-package", f"{group_name(env, m.name)}/*") for m in config.models],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": f"SageLane/{env}"}},
+            )
+        )
+
+        self.drift_alarms: dict[str, cloudwatch.Alarm] = {}
+        self.retrain_rules: dict[str, events.Rule] = {}
+        for model in config.models:
+            monitoring = model.monitoring
+            events.Rule(
+                self,
+                f"DriftSchedule-{model.name}",
+                description=f"Check the drift of {model.name}'s live traffic",
+                schedule=events.Schedule.expression(monitoring.schedule),
+                targets=[targets.LambdaFunction(fn, event=events.RuleTargetInput.from_object({"model": model.name}))],
+            )
+            alarm = self._drift_alarm(env, model)
+            self.drift_alarms[model.name] = alarm
+            if monitoring.retrain_on_alarm:
+                self.retrain_rules[model.name] = self._retrain_rule(env, model, training)
+        self._acknowledge(env, config.models)
+
+    def _arn(self, resource: str, name: str) -> str:
+        return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+    def _drift_alarm(self, env: str, model: ModelConfig) -> cloudwatch.Alarm:
+        monitoring = model.monitoring
+        alarm = cloudwatch.Alarm(
+            self,
+            f"Drift-{model.name}",
+            alarm_name=drift_alarm_name(env, model.name),
+            alarm_description=f"{model.name}: live traffic drifted from the training baseline (max PSI "
+            f">= {monitoring.max_psi:g})" + ("; starts retraining" if monitoring.retrain_on_alarm else ""),
+            metric=cloudwatch.Metric(
+                namespace=f"SageLane/{env}",
+                metric_name="MaxPSI",
+                dimensions_map={"Model": model.name},
+                statistic="Maximum",
+                period=Duration.seconds(monitoring.period_seconds),
+            ),
+            threshold=monitoring.max_psi,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no traffic is not drift
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+        return alarm
+
+    def _retrain_rule(self, env: str, model: ModelConfig, training: TrainingStack) -> events.Rule:
+        """ALARM of this model's drift alarm → the train workflow, naming the alarm (kept in the lineage)."""
+        return events.Rule(
+            self,
+            f"RetrainOnAlarm-{model.name}",
+            description=f"Retrain {model.name} when its drift alarm goes to ALARM",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudwatch"],
+                detail_type=[ALARM_STATE_CHANGE],
+                detail={"alarmName": [drift_alarm_name(env, model.name)], "state": {"value": ["ALARM"]}},
+            ),
+            targets=[
+                targets.SfnStateMachine(
+                    training.state_machine,
+                    input=events.RuleTargetInput.from_object(
+                        {
+                            "model": model.name,
+                            "trigger": "alarm",
+                            "alarm": events.EventField.from_path("$.detail.alarmName"),
+                        }
+                    ),
+                )
+            ],
+        )
+
+    def _acknowledge(self, env: str, models: list[ModelConfig]) -> None:
+        base = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
+        role = self.monitor.function.role
+        for resource in ("endpoint-config", "model"):
+            acknowledge(
+                role,  # type: ignore[arg-type]
+                f"AwsSolutions-IAM5[Resource::{base}:{resource}/sagelane-{env}-*]",
+                f"Deployments name each {resource} per run under this environment's prefix; the check only "
+                "describes them.",
+            )
+        for model in models:
+            acknowledge(
+                role,  # type: ignore[arg-type]
+                f"AwsSolutions-IAM5[Resource::{base}:model-package/{group_name(env, model.name)}/*]",
+                "The check reads the live version of this model; versions are created at run time.",
+            )
+        acknowledge(
+            role,  # type: ignore[arg-type]
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to this "
+            "environment's SageLane namespace.",
+        )
