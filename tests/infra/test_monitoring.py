@@ -1,0 +1,60 @@
+"""MonitoringStack: the drift schedule, the drift alarm and its thresholds from config, alarm → retraining."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_each_model_is_checked_on_its_schedule(dev):
+    rules = dev.resources("Monitoring", "AWS::Events::Rule")
+    schedules = {
+        r["Properties"]["ScheduleExpression"]: r for r in rules.values() if "ScheduleExpression" in r["Properties"]
+    }
+    assert (
+        set(schedules) == {"rate(1 hour)"}
+        and len([r for r in rules.values() if "ScheduleExpression" in r["Properties"]]) == 2
+    )
+    inputs = sorted(
+        json.loads(r["Properties"]["Targets"][0]["Input"])["model"]
+        for r in rules.values()
+        if "ScheduleExpression" in r["Properties"]
+    )
+    assert inputs == ["churn-xgboost", "penguins-species"]
+
+
+def test_drift_alarm_thresholds_come_from_the_config(dev):
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in dev.resources("Monitoring", "AWS::CloudWatch::Alarm").values()
+    }
+    alarm = alarms["sagelane-dev-churn-xgboost-drift"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("SageLane/dev", "MaxPSI", "Maximum")
+    assert alarm["Threshold"] == 0.25 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["Period"] == 3600 and alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["Dimensions"] == [{"Name": "Model", "Value": "churn-xgboost"}]
+    assert alarm["AlarmActions"] and alarm["OKActions"]
+
+
+def test_an_alarm_starts_retraining_of_its_model_naming_the_alarm(dev):
+    rules = [r for r in dev.resources("Monitoring", "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    assert len(rules) == 2
+    for rule in rules:
+        pattern = rule["Properties"]["EventPattern"]
+        assert pattern["source"] == ["aws.cloudwatch"] and pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+        assert pattern["detail"]["state"] == {"value": ["ALARM"]}  # not OK, not INSUFFICIENT_DATA
+        (name,) = pattern["detail"]["alarmName"]
+        (target,) = rule["Properties"]["Targets"]
+        assert "TrainWorkflow" in json.dumps(target["Arn"])
+        template = target["InputTransformer"]["InputTemplate"]
+        assert '"trigger":"alarm"' in template and '"alarm":<detail-alarmName>' in template
+        assert name.removeprefix("sagelane-dev-").removesuffix("-drift") in template
+
+
+def test_the_drift_function_may_only_put_metrics_in_its_namespace(dev):
+    statements = [
+        s
+        for p in dev.resources("Monitoring", "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (put,) = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
+    assert put["Condition"] == {"StringEquals": {"cloudwatch:namespace": "SageLane/dev"}}
