@@ -5,7 +5,8 @@ zone — a good penguins table, a good and a defective churn export, a truncated
 ingest runs they start, replays one S3 event to show it runs once, follows the trainings the curated
 files trigger (real training code, run as SageMaker would run it) into the Model Registry, approves the
 penguins model — which deploys it to its serverless endpoint — asks the live endpoint for predictions,
-lists the runs and copies the reports next to you.
+then closes the monitoring loop on the churn model (instance endpoint, captured traffic, drifted
+customers, drift alarm, retraining), lists the runs and copies the reports next to you.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def run_demo(*, workdir: Path) -> int:
     from sagelane.cli import follow_ingest
     from sagelane.client import Predictor, endpoint_name
     from sagelane.data import push
+    from sagelane.monitoring.report import render_html
     from sagelane.registry import list_versions, set_status
     from sagelane.runs import list_runs
     from sagelane.samples import PENGUIN_EXAMPLES, churn_frame, write_frame
@@ -138,13 +140,37 @@ def run_demo(*, workdir: Path) -> int:
         print(f"     identical to version {chosen.version}'s artifact loaded as its container loads it: {same}")
         surprises += not same
 
-        print("9. Runs (sagelane runs list):")
+        print("9. The monitoring loop on churn-xgboost (an instance endpoint whose traffic SageMaker captures):")
+        set_status(env, "churn-xgboost", 1, "Approved", comment="approved by the demo")
+        deploy = _wait_for_deploy(env, timeout=120, model="churn-xgboost")
+        print(f"     approved version 1 -> deploy {deploy.end_state}: endpoint {endpoint_name(env, 'churn-xgboost')}")
+        churn = Predictor("churn-xgboost", env=env)
+        customers = churn_frame(2000, seed=21).drop("churned")
+        churn.predict_csv(customers.write_csv())
+        stable = _monitor(env, "churn-xgboost")
+        print(f"     2,000 ordinary customers -> sagelane monitor: max PSI {stable.max_psi:.3f} (stable)")
+        import polars as pl
+
+        churn.predict_csv(customers.with_columns(pl.col("monthly_charges") * 3).write_csv())
+        drifted = _monitor(env, "churn-xgboost")
+        worst = max(drifted.results, key=lambda d: d.psi)
+        print(f"     2,000 customers paying 3x as much -> max PSI {drifted.max_psi:.3f} ({worst.name})")
+        retrain = _wait_for_retraining(env, "churn-xgboost", timeout=120)
+        alarm = retrain.input.get("alarm")
+        print(f"     alarm {alarm} -> ALARM -> retraining {retrain.status} {retrain.end_state}")
+        surprises += stable.max_psi >= 0.25 or retrain.end_state not in ("Registered", "CandidateRejected")
+        drift_html = workdir / "reports" / "churn-xgboost-drift.html"
+        drift_html.parent.mkdir(parents=True, exist_ok=True)
+        drift_html.write_text(render_html(drifted, threshold=0.25), encoding="utf-8")
+        print(f"     drift report: {drift_html.relative_to(root)}")
+
+        print("10. Runs (sagelane runs list):")
         for run in list_runs(env):
             seconds = f"{run.seconds:.2f} s" if run.seconds is not None else "-"
             ended = f"  [{run.error}]" if run.error else ""
             print(f"   {run.id[:8]}  {run.workflow:<6} {run.status:<9} {seconds:>7}  {run.subject}{ended}")
 
-        print(f"10. Reports and model cards, copied to {workdir.relative_to(root) / 'reports'}/ :")
+        print(f"11. Reports and model cards, copied to {workdir.relative_to(root) / 'reports'}/ :")
         s3 = aws.client("s3")
         for name, uri in reports:
             bucket, key = uri.removeprefix("s3://").split("/", 1)
@@ -172,17 +198,61 @@ def run_demo(*, workdir: Path) -> int:
     return 0
 
 
-def _wait_for_deploy(env: str, *, timeout: float):
-    """The first deploy run, once it has ended."""
+def _wait_for_deploy(env: str, *, timeout: float, model: str = "penguins-species"):
+    """The model's first deploy run, once it has ended."""
     from sagelane.runs import describe_run, list_runs
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = [r for r in list_runs(env, "deploy", limit=10) if r.status != "RUNNING"]
+        runs = [
+            r
+            for r in list_runs(env, "deploy", limit=10)
+            if r.status != "RUNNING" and model in r.input.get("detail", {}).get("ModelPackageGroupName", "")
+        ]
         if runs:
             return describe_run(runs[-1].arn, workflow="deploy")
         time.sleep(0.2)
     raise TimeoutError("the deploy run did not finish")
+
+
+def _monitor(env: str, model: str):
+    """What ``sagelane monitor MODEL`` (and the scheduled check) does: drift of the last hour, published."""
+    from datetime import UTC, datetime, timedelta
+
+    from sagelane.client import endpoint_name
+    from sagelane.monitoring.monitor import check, publish
+    from sagelane.runs import parameter
+
+    until = datetime.now(UTC)
+    report = check(
+        s3=aws.client("s3"),
+        sagemaker=aws.client("sagemaker"),
+        model=model,
+        endpoint=endpoint_name(env, model),
+        capture_bucket=parameter(f"/sagelane/{env}/lake/artifacts-bucket"),
+        capture_prefix=f"capture/{model}",
+        since=until - timedelta(hours=1),
+        until=until,
+    )
+    publish(aws.client("cloudwatch"), env=env, report=report)
+    return report
+
+
+def _wait_for_retraining(env: str, model: str, *, timeout: float):
+    """The train run a drift alarm started, once it has ended."""
+    from sagelane.runs import describe_run, list_runs
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = [
+            r
+            for r in list_runs(env, "train", limit=20)
+            if r.input.get("trigger") == "alarm" and r.input.get("model") == model and r.status != "RUNNING"
+        ]
+        if runs:
+            return describe_run(runs[-1].arn, workflow="train")
+        time.sleep(0.2)
+    raise TimeoutError("no retraining was started by the drift alarm")
 
 
 def _wait_for_training(env: str, *, timeout: float) -> list:
