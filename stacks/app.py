@@ -24,7 +24,9 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
     env = project.config.name
     prefix = f"SageLane-{env}"
     lake = DataLakeStack(app, f"{prefix}-DataLake", project=project, description=f"SageLane {env}: data lake")
-    IngestStack(app, f"{prefix}-Ingest", project=project, lake=lake, description=f"SageLane {env}: ingest workflow")
+    ingest = IngestStack(
+        app, f"{prefix}-Ingest", project=project, lake=lake, description=f"SageLane {env}: ingest workflow"
+    )
     if project.config.models:
         training = TrainingStack(
             app,
@@ -33,7 +35,7 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
             lake=lake,
             description=f"SageLane {env}: training and model registry",
         )
-        ServingStack(
+        serving = ServingStack(
             app,
             f"{prefix}-Serving",
             project=project,
@@ -46,8 +48,10 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
             f"{prefix}-Monitoring",
             project=project,
             lake=lake,
+            ingest=ingest,
             training=training,
-            description=f"SageLane {env}: drift checks, drift alarms, retraining on alarm",
+            serving=serving,
+            description=f"SageLane {env}: drift checks, drift alarms, retraining on alarm, dashboards",
         )
     cdk.Tags.of(app).add("sagelane:environment", env)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))

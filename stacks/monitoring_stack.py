@@ -21,7 +21,8 @@ from stacks.constructs.common import notification_topic
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
-from stacks.ingest_stack import log_retention
+from stacks.ingest_stack import IngestStack, log_retention
+from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
 
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
@@ -41,7 +42,9 @@ class MonitoringStack(Stack):
         *,
         project: Project,
         lake: DataLakeStack,
+        ingest: IngestStack,
         training: TrainingStack,
+        serving: ServingStack,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -121,6 +124,7 @@ class MonitoringStack(Stack):
             self.drift_alarms[model.name] = alarm
             if monitoring.retrain_on_alarm:
                 self.retrain_rules[model.name] = self._retrain_rule(env, model, training)
+            self._dashboard(env, model, ingest=ingest, training=training, serving=serving)
         self._acknowledge(env, config.models)
 
     def _arn(self, resource: str, name: str) -> str:
@@ -149,6 +153,95 @@ class MonitoringStack(Stack):
         alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
         alarm.add_ok_action(cw_actions.SnsAction(self.topic))
         return alarm
+
+    def _dashboard(
+        self, env: str, model: ModelConfig, *, ingest: IngestStack, training: TrainingStack, serving: ServingStack
+    ) -> cloudwatch.Dashboard:
+        """One page per model: its data's ingest outcomes, its runs, its versions' metrics, its endpoint, drift."""
+        namespace = f"SageLane/{env}"
+        endpoint = {"EndpointName": endpoint_name(env, model.name), "VariantName": "live"}
+        hour = Duration.hours(1)
+
+        def runs(title: str, machine: Any) -> cloudwatch.GraphWidget:
+            dims = {"StateMachineArn": machine.state_machine_arn}
+            return cloudwatch.GraphWidget(
+                title=title,
+                width=8,
+                left=[
+                    cloudwatch.Metric(
+                        namespace="AWS/States", metric_name=name, dimensions_map=dims, statistic="Sum", period=hour
+                    )
+                    for name in ("ExecutionsSucceeded", "ExecutionsFailed")
+                ],
+            )
+
+        def sagemaker(name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/SageMaker", metric_name=name, dimensions_map=endpoint, statistic=statistic
+            )
+
+        drift = self.drift_alarms[model.name]
+        board = cloudwatch.Dashboard(
+            self,
+            f"Dashboard-{model.name}",
+            dashboard_name=f"sagelane-{env}-{model.name}",
+            default_interval=Duration.days(7),
+        )
+        board.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=f"# {model.name} ({env})\nDataset **{model.dataset}**, {model.algorithm}, served "
+                f"{model.serving.mode} on `{endpoint_name(env, model.name)}`. Versions and the live one: "
+                f"`sagelane models list {model.name} --env {env}`; drift now: `sagelane monitor {model.name}`.",
+                width=24,
+                height=2,
+            )
+        )
+        board.add_widgets(
+            runs(f"Ingest runs (all datasets; {model.dataset} among them)", ingest.state_machine),
+            runs("Train runs", training.state_machine),
+            runs("Deploy runs", serving.state_machine),
+        )
+        board.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Metrics of each registered version",
+                width=8,
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=f'SEARCH(\'{{{namespace},Model,Metric}} Model="{model.name}" '
+                        f"MetricName=\"VersionMetric\"', 'Maximum', 3600)",
+                        label="",
+                        period=hour,
+                    )
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Endpoint: invocations and errors",
+                width=8,
+                left=[sagemaker("Invocations", "Sum"), sagemaker("Invocation4XXErrors", "Sum")],
+                right=[sagemaker("Invocation5XXErrors", "Sum")],
+            ),
+            cloudwatch.GraphWidget(
+                title="Endpoint: model latency (microseconds)",
+                width=8,
+                left=[sagemaker("ModelLatency", "p50"), sagemaker("ModelLatency", "p99")],
+            ),
+        )
+        board.add_widgets(
+            cloudwatch.AlarmWidget(title="Drift: max PSI over features and predictions", alarm=drift, width=12),
+            cloudwatch.GraphWidget(
+                title="Drift: PSI per feature",
+                width=12,
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=f'SEARCH(\'{{{namespace},Feature,Model}} Model="{model.name}" '
+                        f"MetricName=\"FeaturePSI\"', 'Maximum', {model.monitoring.period_seconds})",
+                        label="",
+                        period=Duration.seconds(model.monitoring.period_seconds),
+                    )
+                ],
+            ),
+        )
+        return board
 
     def _retrain_rule(self, env: str, model: ModelConfig, training: TrainingStack) -> events.Rule:
         """ALARM of this model's drift alarm → the train workflow, naming the alarm (kept in the lineage)."""

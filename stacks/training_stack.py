@@ -191,6 +191,13 @@ class TrainingStack(Stack):
             # The approval gate: the pipeline can only create versions that wait for a person.
             create.add_condition("StringEquals", {"sagemaker:ModelApprovalStatus": "PendingManualApproval"})
         register.function.add_to_role_policy(create)
+        register.function.add_to_role_policy(  # each version's metrics, for the dashboard
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": f"SageLane/{env}"}},
+            )
+        )
         self.functions = TrainFunctions(prepare.function, evaluate.function, register.function)
 
         # --- the workflow ---
@@ -347,6 +354,12 @@ class TrainingStack(Stack):
             finding = f"AwsSolutions-IAM5[Resource::{base}:model-package/{group_name(env, model.name)}/*]"
             for principal in principals:
                 acknowledge(principal, finding, versions)  # type: ignore[arg-type]
+        acknowledge(
+            registry_users[-1].function.role,  # type: ignore[arg-type]
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to this "
+            "environment's SageLane namespace.",
+        )
         acknowledge(
             self.state_machine.role,
             f"AwsSolutions-IAM5[Resource::{base}:training-job/*]",

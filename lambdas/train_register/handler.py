@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagelane import aws, settings
 from sagelane.training import runtime as training
-from sagelane.training.steps import register
+from sagelane.training.steps import publish_version_metrics, register
 
 logger = Logger()
 
@@ -15,7 +15,7 @@ logger = Logger()
 @logger.inject_lambda_context(log_event=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     model, images = training.model(event["model"])
-    return register(
+    registered = register(
         s3=aws.client("s3"),
         sagemaker=aws.client("sagemaker"),
         prepared=event["prepared"],
@@ -28,3 +28,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         code_version=settings.required(settings.TRAINING_CODE_VERSION),
         trigger=event["prepared"].get("trigger"),
     )
+    publish_version_metrics(
+        aws.client("cloudwatch"),
+        env=training.environment(),
+        model=model.name,
+        metrics=event["evaluation"]["metrics"],
+    )
+    return registered

@@ -276,6 +276,22 @@ def register(
     return {"model_package_arn": arn, "version": version, "status": status}
 
 
+def publish_version_metrics(cloudwatch: Any, *, env: str, model: str, metrics: dict[str, Any]) -> None:
+    """Each registered version's evaluation metrics as ``VersionMetric`` (dimensions Model, Metric): one data
+    point per version, so a dashboard graph reads as the model's metrics version after version."""
+    data = [
+        {
+            "MetricName": "VersionMetric",
+            "Dimensions": [{"Name": "Model", "Value": model}, {"Name": "Metric", "Value": name}],
+            "Value": float(value),
+        }
+        for name, value in metrics.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and name != "rows"
+    ]
+    if data:
+        cloudwatch.put_metric_data(Namespace=f"SageLane/{env}", MetricData=data)
+
+
 # --- the training job request --------------------------------------------------------------------
 
 

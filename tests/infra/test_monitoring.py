@@ -58,3 +58,14 @@ def test_the_drift_function_may_only_put_metrics_in_its_namespace(dev):
     ]
     (put,) = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
     assert put["Condition"] == {"StringEquals": {"cloudwatch:namespace": "SageLane/dev"}}
+
+
+def test_a_dashboard_per_model_shows_runs_versions_endpoint_and_drift(dev):
+    boards = dev.resources("Monitoring", "AWS::CloudWatch::Dashboard")
+    names = sorted(b["Properties"]["DashboardName"] for b in boards.values())
+    assert names == ["sagelane-dev-churn-xgboost", "sagelane-dev-penguins-species"]
+    board = next(b for b in boards.values() if b["Properties"]["DashboardName"] == "sagelane-dev-churn-xgboost")
+    body = json.dumps(board["Properties"]["DashboardBody"])
+    for expected in ("ExecutionsFailed", "VersionMetric", "Invocation5XXErrors", "ModelLatency", "FeaturePSI"):
+        assert expected in body, expected
+    assert "sagelane-dev-churn-xgboost-drift" in body or "Drift" in body
