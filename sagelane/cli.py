@@ -583,26 +583,21 @@ def _cmd_models_status(args: argparse.Namespace) -> int:
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
     import json
-    from datetime import UTC, datetime, timedelta
 
     from sagelane import aws
-    from sagelane.client import endpoint_name
     from sagelane.config import load_project
-    from sagelane.monitoring.monitor import check, publish
+    from sagelane.monitoring.monitor import check_model, publish
     from sagelane.monitoring.report import render_html, text_table
     from sagelane.runs import parameter
 
     load_project(args.env).config.model(args.model)
-    until = datetime.now(UTC)
-    report = check(
+    report = check_model(
         s3=aws.client("s3"),
         sagemaker=aws.client("sagemaker"),
+        env=args.env,
         model=args.model,
-        endpoint=endpoint_name(args.env, args.model),
         capture_bucket=parameter(f"/sagelane/{args.env}/lake/artifacts-bucket"),
-        capture_prefix=f"capture/{args.model}",
-        since=until - timedelta(hours=args.hours),
-        until=until,
+        hours=args.hours,
     )
     published = 0 if args.no_publish else publish(aws.client("cloudwatch"), env=args.env, report=report)
     if args.html:

@@ -216,23 +216,17 @@ def _wait_for_deploy(env: str, *, timeout: float, model: str = "penguins-species
 
 
 def _monitor(env: str, model: str):
-    """What ``sagelane monitor MODEL`` (and the scheduled check) does: drift of the last hour, published."""
-    from datetime import UTC, datetime, timedelta
-
-    from sagelane.client import endpoint_name
-    from sagelane.monitoring.monitor import check, publish
+    """What ``sagelane monitor MODEL --hours 1`` (and the scheduled check) does: drift, published."""
+    from sagelane.monitoring.monitor import check_model, publish
     from sagelane.runs import parameter
 
-    until = datetime.now(UTC)
-    report = check(
+    report = check_model(
         s3=aws.client("s3"),
         sagemaker=aws.client("sagemaker"),
+        env=env,
         model=model,
-        endpoint=endpoint_name(env, model),
         capture_bucket=parameter(f"/sagelane/{env}/lake/artifacts-bucket"),
-        capture_prefix=f"capture/{model}",
-        since=until - timedelta(hours=1),
-        until=until,
+        hours=1,
     )
     publish(aws.client("cloudwatch"), env=env, report=report)
     return report

@@ -10,13 +10,12 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from sagelane import settings
 from sagelane.config import Project
-from stacks.constructs.common import encrypted_table, notification_topic
+from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow
 from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
@@ -202,14 +201,7 @@ class IngestStack(Stack):
             )
             self.rules[dataset] = rule
 
-        ssm.StringParameter(
-            self,
-            "IngestWorkflowParameter",
-            parameter_name=f"/sagelane/{env}/ingest/state-machine-arn",
-            string_value=self.state_machine.state_machine_arn,
-            description=f"SageLane {env}: ingest workflow (read by the CLI)",
-        )
-        CfnOutput(self, "IngestStateMachineArn", value=self.state_machine.state_machine_arn)
+        publish_workflow(self, env=env, workflow="ingest", state_machine=self.state_machine)
         CfnOutput(self, "NotificationsTopicArn", value=self.topic.topic_arn)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -17,7 +16,8 @@ from sagelane import settings
 from sagelane.client import endpoint_name
 from sagelane.config import ModelConfig, Project
 from sagelane.registry import group_name
-from stacks.constructs.common import notification_topic
+from sagelane.serving import runtime as serving_runtime
+from stacks.constructs.common import notification_topic, put_metrics_statement
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
@@ -65,9 +65,7 @@ class MonitoringStack(Stack):
             layers=layers,
             environment={
                 settings.ENVIRONMENT: env,
-                settings.MODELS: json.dumps(
-                    {m.name: m.model_dump(mode="json", exclude_unset=True) for m in config.models}
-                ),
+                settings.MODELS: serving_runtime.encode(config.models),
                 settings.ARTIFACTS_BUCKET: artifacts.bucket.bucket_name,
             },
             memory_mb=1024,
@@ -101,13 +99,7 @@ class MonitoringStack(Stack):
                 resources=[self._arn("model-package", f"{group_name(env, m.name)}/*") for m in config.models],
             )
         )
-        fn.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": f"SageLane/{env}"}},
-            )
-        )
+        fn.add_to_role_policy(put_metrics_statement(f"SageLane/{env}"))
 
         self.drift_alarms: dict[str, cloudwatch.Alarm] = {}
         self.retrain_rules: dict[str, events.Rule] = {}

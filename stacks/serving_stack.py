@@ -12,7 +12,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -20,8 +19,9 @@ from sagelane import settings
 from sagelane.client import endpoint_name
 from sagelane.config import ModelConfig, Project
 from sagelane.registry import group_name
+from sagelane.serving import runtime as serving_runtime
 from sagelane.serving.deploy import LIVE_VARIANT
-from stacks.constructs.common import encrypted_table, notification_topic
+from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow, put_metrics_statement
 from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
@@ -85,13 +85,7 @@ class ServingStack(Stack):
                 resources=[self._endpoint_logs_arn()],
             )
         )
-        self.serving_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-            )
-        )
+        self.serving_role.add_to_policy(put_metrics_statement("/aws/sagemaker/*"))
         self.serving_role.add_to_policy(  # the framework images live in AWS's registries
             iam.PolicyStatement(
                 actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
@@ -119,7 +113,7 @@ class ServingStack(Stack):
         layers = [dependency_layer(self, "Dependencies", root=project.root), powertools_layer(self, "Powertools")]
         environment = {
             settings.ENVIRONMENT: env,
-            settings.MODELS: json.dumps({m.name: m.model_dump(mode="json", exclude_unset=True) for m in config.models}),
+            settings.MODELS: serving_runtime.encode(config.models),
             settings.DEPLOYMENTS_TABLE: self.deployments.table_name,
         }
 
@@ -209,14 +203,7 @@ class ServingStack(Stack):
             description=f"SageLane {env}: invoke the models' endpoints, nothing else",
             statements=[iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=endpoints)],
         )
-        ssm.StringParameter(
-            self,
-            "DeployWorkflowParameter",
-            parameter_name=f"/sagelane/{env}/deploy/state-machine-arn",
-            string_value=self.state_machine.state_machine_arn,
-            description=f"SageLane {env}: deploy workflow (read by the CLI)",
-        )
-        CfnOutput(self, "DeployStateMachineArn", value=self.state_machine.state_machine_arn)
+        publish_workflow(self, env=env, workflow="deploy", state_machine=self.state_machine)
         CfnOutput(
             self,
             "InvokePolicyArn",

@@ -12,7 +12,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -20,7 +19,7 @@ from sagelane import settings
 from sagelane.config import Project
 from sagelane.registry import group_name
 from sagelane.training.package import build_source_tarball
-from stacks.constructs.common import encrypted_table, notification_topic
+from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow, put_metrics_statement
 from stacks.constructs.images import framework_for, framework_image
 from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
@@ -82,13 +81,7 @@ class TrainingStack(Stack):
                 ],
             )
         )
-        self.training_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-            )
-        )
+        self.training_role.add_to_policy(put_metrics_statement("/aws/sagemaker/*"))
 
         # --- one package group per model; only the approver policy may change approval ---
         self.groups: dict[str, sagemaker.CfnModelPackageGroup] = {}
@@ -191,13 +184,7 @@ class TrainingStack(Stack):
             # The approval gate: the pipeline can only create versions that wait for a person.
             create.add_condition("StringEquals", {"sagemaker:ModelApprovalStatus": "PendingManualApproval"})
         register.function.add_to_role_policy(create)
-        register.function.add_to_role_policy(  # each version's metrics, for the dashboard
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": f"SageLane/{env}"}},
-            )
-        )
+        register.function.add_to_role_policy(put_metrics_statement(f"SageLane/{env}"))  # each version's metrics
         self.functions = TrainFunctions(prepare.function, evaluate.function, register.function)
 
         # --- the workflow ---
@@ -323,14 +310,7 @@ class TrainingStack(Stack):
         )
         self._acknowledge(env, config.models, [prepare, register])
         acknowledge_workflow_role(self.state_machine, [prepare.function, evaluate.function, register.function])
-        ssm.StringParameter(
-            self,
-            "TrainWorkflowParameter",
-            parameter_name=f"/sagelane/{env}/train/state-machine-arn",
-            string_value=self.state_machine.state_machine_arn,
-            description=f"SageLane {env}: train workflow (read by the CLI)",
-        )
-        CfnOutput(self, "TrainStateMachineArn", value=self.state_machine.state_machine_arn)
+        publish_workflow(self, env=env, workflow="train", state_machine=self.state_machine)
         CfnOutput(
             self,
             "ApproverPolicyArn",

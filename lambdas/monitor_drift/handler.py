@@ -1,14 +1,12 @@
 """Scheduled drift check of one model's live version: PSI / KS of its captured traffic, to CloudWatch."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagelane import aws, settings
-from sagelane.client import endpoint_name
-from sagelane.monitoring.monitor import NothingToMonitorError, check, publish
+from sagelane.monitoring.monitor import NothingToMonitorError, check_model, publish
 from sagelane.serving import runtime as serving
 
 logger = Logger()
@@ -18,17 +16,14 @@ logger = Logger()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     env = settings.required(settings.ENVIRONMENT)
     model = serving.model(event["model"])
-    until = datetime.now(UTC)
     try:
-        report = check(
+        report = check_model(
             s3=aws.client("s3"),
             sagemaker=aws.client("sagemaker"),
+            env=env,
             model=model.name,
-            endpoint=endpoint_name(env, model.name),
             capture_bucket=settings.required(settings.ARTIFACTS_BUCKET),
-            capture_prefix=f"capture/{model.name}",
-            since=until - timedelta(hours=model.monitoring.window_hours),
-            until=until,
+            hours=model.monitoring.window_hours,
         )
     except NothingToMonitorError as exc:
         logger.info("nothing to monitor", extra={"reason": str(exc)})

@@ -17,7 +17,7 @@ import io
 import json
 import tarfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sagelane.errors import SageLaneError
@@ -143,6 +143,26 @@ def check(
         rows=len(traffic.records),
         unreadable=traffic.unreadable,
         results=results,
+    )
+
+
+def check_model(
+    *, s3: Any, sagemaker: Any, env: str, model: str, capture_bucket: str, hours: float, until: datetime | None = None
+) -> DriftReport:
+    """:func:`check` for a model of ``env`` as the kit deploys it: its endpoint, its capture folder
+    (``capture/<model>`` in the artifacts bucket), the last ``hours`` of traffic."""
+    from sagelane.client import endpoint_name
+
+    until = until or datetime.now(UTC)
+    return check(
+        s3=s3,
+        sagemaker=sagemaker,
+        model=model,
+        endpoint=endpoint_name(env, model),
+        capture_bucket=capture_bucket,
+        capture_prefix=f"capture/{model}",
+        since=until - timedelta(hours=hours),
+        until=until,
     )
 
 

@@ -9,6 +9,12 @@ from sagelane.config import ModelConfig
 from sagelane.errors import UnknownModelError
 
 
+def encode(models: list[ModelConfig]) -> str:
+    """The value of ``SAGELANE_MODELS`` that :func:`models` reads back (only what the config set: defaults
+    re-apply on reading, and settings of the other serving mode never appear)."""
+    return json.dumps({m.name: m.model_dump(mode="json", exclude_unset=True) for m in models})
+
+
 def models() -> dict[str, ModelConfig]:
     return {
         name: ModelConfig.model_validate(entry)

@@ -1,12 +1,16 @@
-"""Small resources every stack creates the same secure way: its notification topic, its tables."""
+"""Small resources every stack creates the same way: its notification topic, its tables, its workflow's address,
+the right to put metrics."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnOutput, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 
@@ -40,4 +44,28 @@ def encrypted_table(
         ),
         deletion_protection=deletion_protection,
         removal_policy=removal_policy,
+    )
+
+
+def publish_workflow(scope: Construct, *, env: str, workflow: str, state_machine: sfn.IStateMachine) -> None:
+    """Where the CLI finds the workflow (SSM ``/sagelane/<env>/<workflow>/state-machine-arn``), and an output."""
+    name = workflow.capitalize()
+    ssm.StringParameter(
+        scope,
+        f"{name}WorkflowParameter",
+        parameter_name=f"/sagelane/{env}/{workflow}/state-machine-arn",
+        string_value=state_machine.state_machine_arn,
+        description=f"SageLane {env}: {workflow} workflow (read by the CLI)",
+    )
+    CfnOutput(scope, f"{name}StateMachineArn", value=state_machine.state_machine_arn)
+
+
+def put_metrics_statement(namespace: str) -> iam.PolicyStatement:
+    """``cloudwatch:PutMetricData`` (which has no resource-level permissions) limited to ``namespace``
+    (a pattern with ``*``, or one namespace). The ``Resource::*`` finding is acknowledged by each caller."""
+    operator = "StringLike" if "*" in namespace else "StringEquals"
+    return iam.PolicyStatement(
+        actions=["cloudwatch:PutMetricData"],
+        resources=["*"],
+        conditions={operator: {"cloudwatch:namespace": namespace}},
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 
+import boto3
 import pytest
 
 from sagelane.cli import main
@@ -18,6 +20,30 @@ def served(dev, root, monkeypatch, tmp_path, capsys):
     monkeypatch.chdir(root)
     with EmbeddedAWS(dev.outdir, stacks=stacks_in_order(dev.outdir), log_dir=tmp_path / "logs") as cloud:
         yield cloud
+
+
+@pytest.fixture
+def subscribe(served):
+    """``subscribe("Training")``: a reader of every message published so far to the topic whose ARN holds that."""
+
+    def make(fragment: str):
+        sqs, sns = boto3.client("sqs"), boto3.client("sns")
+        url = sqs.create_queue(QueueName=f"inbox-{fragment.lower()}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if fragment in t["TopicArn"])
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        seen: list[dict] = []
+
+        def read() -> list[dict]:
+            while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                for message in messages:
+                    seen.append(json.loads(message["Body"]))
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            return seen
+
+        return read
+
+    return make
 
 
 def cli(capsys, *args: str) -> tuple[int, str]:

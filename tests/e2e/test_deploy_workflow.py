@@ -20,23 +20,9 @@ ENDPOINT = f"sagelane-dev-{MODEL}"
 
 
 @pytest.fixture
-def inbox(served):
+def inbox(subscribe):
     """Messages published to the serving topic."""
-    sqs, sns = boto3.client("sqs"), boto3.client("sns")
-    url = sqs.create_queue(QueueName="serving-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if "Serving" in t["TopicArn"])
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-    seen: list[dict] = []
-
-    def read() -> list[dict]:
-        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            for m in messages:
-                seen.append(json.loads(m["Body"]))
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        return seen
-
-    return read
+    return subscribe("Serving")
 
 
 def deploy_runs() -> list:

@@ -17,20 +17,9 @@ GROUP = f"sagelane-dev-{MODEL}"
 
 
 @pytest.fixture
-def inbox(served):
+def inbox(subscribe):
     """Messages published to the training topic."""
-    sqs, sns = boto3.client("sqs"), boto3.client("sns")
-    url = sqs.create_queue(QueueName="training-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if "Training" in t["TopicArn"])
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-
-    def read() -> list[dict]:
-        return [
-            json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        ]
-
-    return read
+    return subscribe("Training")
 
 
 def train_runs():
