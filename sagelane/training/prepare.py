@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from sagelane.contract import Contract
@@ -43,8 +42,7 @@ def split(
     if labelled.height < 30:
         raise NotEnoughDataError(f"{labelled.height} labelled rows of {contract.dataset}: at least 30 are needed")
     ordered = labelled.sort(labelled.columns, nulls_last=True)
-    order = np.random.default_rng(seed).permutation(ordered.height)
-    shuffled = ordered[order]
+    shuffled = ordered.sample(fraction=1.0, shuffle=True, seed=seed)  # deterministic for a seed
     n_train = round(fractions[0] * shuffled.height)
     n_validation = round(fractions[1] * shuffled.height)
     return {
