@@ -95,7 +95,8 @@ class ServingConfig(_Strict):
     max_instance_count: Annotated[int, Field(ge=1, le=40)] | None = None
     # invocations per instance per minute the autoscaling policy holds the fleet at
     target_invocations_per_instance: Annotated[int, Field(ge=1, le=100_000)] = 600
-    # percentage of requests SageMaker data capture keeps (instance endpoints only; 0 disables)
+    # percentage of requests captured for monitoring (0 disables): SageMaker data capture on instance
+    # endpoints, the kit's own capture in the container on serverless ones
     data_capture_percent: Annotated[int, Field(ge=0, le=100)] = 0
     # blue/green rollout: traffic share of the canary step and how long each step bakes
     canary_percent: Annotated[int, Field(ge=1, le=50)] = 10
@@ -114,7 +115,6 @@ class ServingConfig(_Strict):
             "instance_count",
             "max_instance_count",
             "target_invocations_per_instance",
-            "data_capture_percent",
             "canary_percent",
         }
         wrong = sorted((instance_only if self.mode == "serverless" else serverless_only) & self.model_fields_set)
@@ -139,7 +139,8 @@ Scalar = str | int | float | bool
 
 
 class MonitoringConfig(_Strict):
-    """Drift of the live version's traffic against its training baseline, and what an alarm does."""
+    """Drift of the live traffic against the live version's training baseline, its quality against
+    ground-truth labels, and what an alarm does."""
 
     # EventBridge schedule of the drift check; the drift alarm's period follows it
     schedule: Annotated[str, Field(pattern=r"^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$")] = "rate(1 hour)"
@@ -149,7 +150,13 @@ class MonitoringConfig(_Strict):
     min_rows: Annotated[int, Field(ge=1)] = 200
     # the drift alarm: the largest PSI of any feature or of the predictions
     max_psi: Annotated[float, Field(gt=0.0, le=10.0)] = 0.25
-    # an alarm starts the train workflow (coalesced with a running training)
+    # live quality from ground-truth labels: the contract's primary metric on at least this many labelled
+    # rows, alarmed past quality_threshold (default: the contract's threshold for its primary metric)
+    min_labelled_rows: Annotated[int, Field(ge=1)] = 50
+    quality_threshold: float | None = None
+    # labels may arrive up to this long after their prediction (how far back captured traffic is joined)
+    label_delay_hours: Annotated[int, Field(ge=0, le=720)] = 72
+    # a drift or quality alarm starts the train workflow (coalesced with a running training)
     retrain_on_alarm: bool = True
 
     @property

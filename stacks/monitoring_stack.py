@@ -1,4 +1,5 @@
-"""Monitoring: the scheduled drift check per model, its alarm, and the alarm → retraining rule."""
+"""Monitoring: the scheduled check per model (drift; quality from labels), their alarms, and the alarm →
+retraining rule."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from constructs import Construct
 from sagelane import settings
 from sagelane.client import endpoint_name
 from sagelane.config import ModelConfig, Project
+from sagelane.monitoring.quality import LABELS_PREFIX, LOWER_IS_BETTER, alarm_threshold
 from sagelane.registry import group_name
 from sagelane.serving import runtime as serving_runtime
 from stacks.constructs.common import notification_topic, put_metrics_statement
@@ -32,8 +34,13 @@ def drift_alarm_name(env: str, model: str) -> str:
     return f"{endpoint_name(env, model)}-drift"
 
 
+def quality_alarm_name(env: str, model: str) -> str:
+    return f"{endpoint_name(env, model)}-quality"
+
+
 class MonitoringStack(Stack):
-    """Exposes ``monitor`` (the drift function), ``topic``, ``drift_alarms`` and ``retrain_rules``."""
+    """Exposes ``monitor`` (the check function), ``topic``, ``drift_alarms``, ``quality_alarms`` and
+    ``retrain_rules``."""
 
     def __init__(
         self,
@@ -75,12 +82,13 @@ class MonitoringStack(Stack):
         )
         fn = self.monitor.function
         artifacts.grant_read(fn, "capture/*")
+        artifacts.grant_read(fn, f"{LABELS_PREFIX}/*")
         artifacts.grant_read(fn, "training/*")  # the baseline inside the live version's model.tar.gz
         fn.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[artifacts.bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": ["capture/*"]}},
+                conditions={"StringLike": {"s3:prefix": ["capture/*", f"{LABELS_PREFIX}/*"]}},
             )
         )
         fn.add_to_role_policy(
@@ -102,6 +110,7 @@ class MonitoringStack(Stack):
         fn.add_to_role_policy(put_metrics_statement(f"SageLane/{env}"))
 
         self.drift_alarms: dict[str, cloudwatch.Alarm] = {}
+        self.quality_alarms: dict[str, cloudwatch.Alarm] = {}
         self.retrain_rules: dict[str, events.Rule] = {}
         for model in config.models:
             monitoring = model.monitoring
@@ -112,8 +121,10 @@ class MonitoringStack(Stack):
                 schedule=events.Schedule.expression(monitoring.schedule),
                 targets=[targets.LambdaFunction(fn, event=events.RuleTargetInput.from_object({"model": model.name}))],
             )
-            alarm = self._drift_alarm(env, model)
-            self.drift_alarms[model.name] = alarm
+            self.drift_alarms[model.name] = self._drift_alarm(env, model)
+            quality = self._quality_alarm(env, model, project)
+            if quality is not None:
+                self.quality_alarms[model.name] = quality
             if monitoring.retrain_on_alarm:
                 self.retrain_rules[model.name] = self._retrain_rule(env, model, training)
             self._dashboard(env, model, ingest=ingest, training=training, serving=serving)
@@ -141,6 +152,40 @@ class MonitoringStack(Stack):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no traffic is not drift
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+        return alarm
+
+    def _quality_alarm(self, env: str, model: ModelConfig, project: Project) -> cloudwatch.Alarm | None:
+        """The live primary metric past its threshold (none without a target or a threshold)."""
+        contract = project.contract(model.dataset)
+        threshold = alarm_threshold(model, contract)
+        if contract.target is None or threshold is None:
+            return None
+        metric = contract.target.primary_metric
+        lower_is_better = metric in LOWER_IS_BETTER
+        monitoring = model.monitoring
+        alarm = cloudwatch.Alarm(
+            self,
+            f"Quality-{model.name}",
+            alarm_name=quality_alarm_name(env, model.name),
+            alarm_description=f"{model.name}: live {metric} from ground-truth labels "
+            f"{'above' if lower_is_better else 'below'} {threshold:g}"
+            + ("; starts retraining" if monitoring.retrain_on_alarm else ""),
+            metric=cloudwatch.Metric(
+                namespace=f"SageLane/{env}",
+                metric_name="LiveMetric",
+                dimensions_map={"Model": model.name, "Metric": metric},
+                statistic="Maximum" if lower_is_better else "Minimum",
+                period=Duration.seconds(monitoring.period_seconds),
+            ),
+            threshold=threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+            if lower_is_better
+            else cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no labels is no verdict
         )
         alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
         alarm.add_ok_action(cw_actions.SnsAction(self.topic))
@@ -218,6 +263,24 @@ class MonitoringStack(Stack):
                 left=[sagemaker("ModelLatency", "p50"), sagemaker("ModelLatency", "p99")],
             ),
         )
+        quality = self.quality_alarms.get(model.name)
+        if quality is not None:
+            board.add_widgets(
+                cloudwatch.AlarmWidget(title="Quality: live primary metric from labels", alarm=quality, width=12),
+                cloudwatch.GraphWidget(
+                    title="Quality: labelled rows joined to captured predictions",
+                    width=12,
+                    left=[
+                        cloudwatch.Metric(
+                            namespace=namespace,
+                            metric_name="LabelledRows",
+                            dimensions_map={"Model": model.name},
+                            statistic="Maximum",
+                            period=Duration.seconds(model.monitoring.period_seconds),
+                        )
+                    ],
+                ),
+            )
         board.add_widgets(
             cloudwatch.AlarmWidget(title="Drift: max PSI over features and predictions", alarm=drift, width=12),
             cloudwatch.GraphWidget(
@@ -236,15 +299,19 @@ class MonitoringStack(Stack):
         return board
 
     def _retrain_rule(self, env: str, model: ModelConfig, training: TrainingStack) -> events.Rule:
-        """ALARM of this model's drift alarm → the train workflow, naming the alarm (kept in the lineage)."""
+        """ALARM of this model's drift or quality alarm → the train workflow, naming the alarm (kept in the
+        lineage)."""
+        names = [drift_alarm_name(env, model.name)]
+        if model.name in self.quality_alarms:
+            names.append(quality_alarm_name(env, model.name))
         return events.Rule(
             self,
             f"RetrainOnAlarm-{model.name}",
-            description=f"Retrain {model.name} when its drift alarm goes to ALARM",
+            description=f"Retrain {model.name} when its drift or quality alarm goes to ALARM",
             event_pattern=events.EventPattern(
                 source=["aws.cloudwatch"],
                 detail_type=[ALARM_STATE_CHANGE],
-                detail={"alarmName": [drift_alarm_name(env, model.name)], "state": {"value": ["ALARM"]}},
+                detail={"alarmName": names, "state": {"value": ["ALARM"]}},
             ),
             targets=[
                 targets.SfnStateMachine(

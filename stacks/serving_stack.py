@@ -33,8 +33,13 @@ MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 
 
 def alarm_names(env: str, model: str) -> dict[str, str]:
+    """The alarms that roll a deployment back while it bakes."""
     endpoint = endpoint_name(env, model)
     return {"errors": f"{endpoint}-5xx-errors", "latency": f"{endpoint}-p99-latency"}
+
+
+def throttling_alarm_name(env: str, model: str) -> str:
+    return f"{endpoint_name(env, model)}-throttling"
 
 
 class ServingStack(Stack):
@@ -100,12 +105,14 @@ class ServingStack(Stack):
         for model in config.models:
             alarms = self._alarms(env, model)
             self.alarms[model.name] = alarms
+            self._throttling_alarm(env, model)
             served.append(
                 ServedModel(
                     model=model,
                     alarm_names=list(alarm_names(env, model.name).values()),  # stable names, not tokens
                     kms_key_arn=lake.key.key_arn,
                     capture_uri=f"s3://{artifacts.bucket.bucket_name}/capture/{model.name}",
+                    endpoint=endpoint_name(env, model.name),
                 )
             )
 
@@ -268,6 +275,37 @@ class ServingStack(Stack):
             alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
             alarm.add_ok_action(cw_actions.SnsAction(self.topic))
         return [errors, latency]
+
+    def _throttling_alarm(self, env: str, model: ModelConfig) -> cloudwatch.Alarm | None:
+        """Serverless: requests past ``max_concurrency`` are throttled, and SageMaker publishes no throttle
+        count, so the alarm watches the share of the concurrency in use (``max_concurrency`` or
+        ``provisioned_concurrency`` too low). Notifies only: a busy endpoint is no reason to roll back.
+        Instance endpoints scale out instead (autoscaling on invocations per instance)."""
+        if model.serving.mode != "serverless":
+            return None
+        endpoint = endpoint_name(env, model.name)
+        alarm = cloudwatch.Alarm(
+            self,
+            f"Throttling-{model.name}",
+            alarm_name=throttling_alarm_name(env, model.name),
+            alarm_description=f"{endpoint}: concurrency at 90 % or more of max_concurrency "
+            f"({model.serving.max_concurrency}) in 3 of 5 minutes; requests past it are throttled",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="ServerlessConcurrentExecutionsUtilization",
+                dimensions_map={"EndpointName": endpoint, "VariantName": LIVE_VARIANT},
+                statistic="Maximum",
+                period=Duration.minutes(1),
+            ),
+            threshold=0.9,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+        return alarm
 
     def _grant_workflow(
         self, env: str, models: list[ModelConfig], endpoints: list[str], packages: list[str], lake: DataLakeStack

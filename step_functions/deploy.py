@@ -2,8 +2,9 @@
 
     Request ─► Plan ─► Action? ─ skip ─────────────────────────────────────────────► NothingToDeploy
                          ├ nothing_to_roll_back_to ─► NotifyNoRollback ──────────────► NoVersionToRollBackTo
-                         └ deploy ─► CreateModel (from the package) ─► Model? ─► Settings-<model>
-        ─► EndpointConfig-<model> (serverless | instance, KMS, data capture) ─► EndpointExists?
+                         └ deploy ─► Model? ─► Settings-<model> ─► CreateModel-<model> (from the package;
+        serverless: the kit's capture in its environment) ─► EndpointConfig-<model> (serverless | instance,
+        KMS, SageMaker data capture) ─► EndpointExists?
              ├ no ─► CreateEndpoint ───────────────────────────────────┐
              └ yes ─► DescribeBeforeUpdate ◄─► WaitForIdle             │
                        └► UpdateEndpoint (blue/green, auto-rollback on the endpoint alarms)
@@ -51,6 +52,7 @@ class ServedModel:
     alarm_names: list[str]
     kms_key_arn: str
     capture_uri: str  # s3://<artifacts>/capture/<model>
+    endpoint: str
 
 
 def endpoint_config_parameters(served: ServedModel) -> dict[str, Any]:
@@ -84,6 +86,25 @@ def endpoint_config_parameters(served: ServedModel) -> dict[str, Any]:
             "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"], "CsvContentTypes": ["text/csv"]},
         }
     return parameters
+
+
+def model_parameters(served: ServedModel, role_arn: str) -> dict[str, Any]:
+    """CreateModel from the approved package. A serverless endpoint gets the kit's own capture through
+    the container's environment (SageMaker's data capture does not cover serverless endpoints)."""
+    container: dict[str, Any] = {"ModelPackageName.$": "$.plan.package_arn"}
+    serving = served.model.serving
+    if serving.mode == "serverless" and serving.data_capture_percent:
+        container["Environment"] = {
+            "SAGELANE_CAPTURE_S3_URI": f"{served.capture_uri}/{served.endpoint}/{LIVE_VARIANT}",
+            "SAGELANE_CAPTURE_PERCENT": str(serving.data_capture_percent),
+            "SAGELANE_CAPTURE_KMS_KEY": served.kms_key_arn,
+        }
+    return {
+        "ModelName.$": "$.plan.model_name",
+        "ExecutionRoleArn": role_arn,
+        "PrimaryContainer": container,
+        "Tags": [{"Key": "sagelane:model", "Value": served.model.name}],
+    }
 
 
 def deployment_config(served: ServedModel) -> dict[str, Any]:
@@ -425,35 +446,25 @@ def build_deploy_definition(
         .otherwise(create_endpoint)
     )
 
-    # --- Model from the package, then the model's own endpoint config ---
+    # --- per model: its settings, a Model from the package, the model's own endpoint config ---
     which = sfn.Choice(scope, "Model?")
     for served in models:
         name = served.model.name
+        create_model = guarded(
+            sdk(f"CreateModel-{name}", "sagemaker", "createModel", model_parameters(served, serving_role_arn))
+        )
         config = guarded(
             sdk(f"EndpointConfig-{name}", "sagemaker", "createEndpointConfig", endpoint_config_parameters(served))
         )
+        create_model.next(config)
         config.next(switch)
         which.when(
             sfn.Condition.string_equals("$.plan.model", name),
             sfn.Pass(
                 scope, f"Settings-{name}", result=sfn.Result.from_object(settings(served)), result_path="$.serving"
-            ).next(config),
+            ).next(create_model),
         )
     which.otherwise(sfn.Fail(scope, "NotServedHere", error=DEPLOY_FAILED, cause="this model has no endpoint here"))
-    create_model = guarded(
-        sdk(
-            "CreateModel",
-            "sagemaker",
-            "createModel",
-            {
-                "ModelName.$": "$.plan.model_name",
-                "ExecutionRoleArn": serving_role_arn,
-                "PrimaryContainer": {"ModelPackageName.$": "$.plan.package_arn"},
-                "Tags": [{"Key": "sagelane:model", "Value.$": "$.plan.model"}],
-            },
-        )
-    )
-    create_model.next(which)
 
     # --- plan ---
     no_rollback = notify(
@@ -466,7 +477,7 @@ def build_deploy_definition(
     )
     action = (
         sfn.Choice(scope, "Action?")
-        .when(sfn.Condition.string_equals("$.plan.action", "deploy"), create_model)
+        .when(sfn.Condition.string_equals("$.plan.action", "deploy"), which)
         .when(sfn.Condition.string_equals("$.plan.action", "nothing_to_roll_back_to"), no_rollback)
         .otherwise(sfn.Succeed(scope, "NothingToDeploy", comment="already live, superseded or not approved"))
     )

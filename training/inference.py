@@ -5,6 +5,11 @@ Every record is checked against the input schema the model was trained with; a b
 error (``InputError``) naming the record and the field. Predictions come from the ONNX export when its
 parity check passed at training (arrays built straight from the records), else from the scikit-learn
 pipeline.
+
+Where the container's environment asks for it (serverless endpoints, which SageMaker's data capture
+does not cover), requests and responses are captured by ``capture.py`` in SageMaker's capture format. A
+JSON request may name itself for the quality check — ``{"instances": [...], "inference_id": "..."}`` —
+and the id is recorded with the capture as SageMaker records ``InvokeEndpoint``'s ``InferenceId``.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import csv
 import io
 import json
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from capture import Capture
 
 try:  # orjson parses and writes JSON ~10x faster; the stdlib is the fallback
     import orjson
@@ -177,19 +184,28 @@ class Model:
 
 
 def parse(body: bytes | str, content_type: str) -> list[dict[str, Any]]:
+    return _parse(body, content_type)[0]
+
+
+def _parse(body: bytes | str, content_type: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The request's records, and the ``inference_id`` its JSON envelope names (if any)."""
     content_type = (content_type or JSON).split(";")[0].strip().lower()
     if content_type == JSON:
         try:
             data = _loads(body)
         except _DECODE_ERROR as exc:
             raise InputError(f"the body is not valid JSON: {exc}") from None
+        inference_id = None
         if isinstance(data, dict) and "instances" in data:
+            inference_id = data.get("inference_id")
+            if inference_id is not None and not isinstance(inference_id, str | int):
+                raise InputError("inference_id must be a string")
             data = data["instances"]
         if isinstance(data, dict):
             data = [data]
         if not isinstance(data, list):
             raise InputError('expected a JSON object, a list of objects, or {"instances": [...]}')
-        return data
+        return data, (str(inference_id) if inference_id is not None else None)
     if content_type == CSV:
         try:
             csv_text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
@@ -198,19 +214,30 @@ def parse(body: bytes | str, content_type: str) -> list[dict[str, Any]]:
         rows = list(csv.DictReader(io.StringIO(csv_text)))
         if not rows:
             raise InputError("the CSV body needs a header line and at least one row")
-        return rows
+        return rows, None
     raise InputError(f"unsupported content type {content_type!r}: use {JSON} or {CSV}")
 
 
 # --- the SageMaker contract ----------------------------------------------------------------------
 
 
+_capture: Capture | None = None  # one model per container: set by model_fn from the environment
+_request = threading.local()  # the request being answered on this thread, for the capture
+
+
 def model_fn(model_dir: str) -> Model:
+    global _capture
+    if _capture is None:
+        _capture = Capture.from_environment()
     return Model(model_dir)
 
 
 def input_fn(request_body: bytes | str, request_content_type: str) -> list[dict[str, Any]]:
-    return parse(request_body, request_content_type)
+    records, inference_id = _parse(request_body, request_content_type)
+    if _capture is not None:
+        body = request_body.encode() if isinstance(request_body, str) else bytes(request_body)
+        _request.captured = (body, request_content_type or JSON, inference_id)
+    return records
 
 
 def predict_fn(records: list[dict[str, Any]], model: Model) -> list[dict[str, Any]]:
@@ -218,4 +245,16 @@ def predict_fn(records: list[dict[str, Any]], model: Model) -> list[dict[str, An
 
 
 def output_fn(prediction: list[dict[str, Any]], accept: str) -> tuple[bytes, str]:
-    return _dumps(prediction), JSON
+    payload = _dumps(prediction)
+    captured = getattr(_request, "captured", None)
+    if _capture is not None and captured is not None:
+        _request.captured = None
+        body, content_type, inference_id = captured
+        _capture.record(body, content_type, payload, JSON, inference_id)
+    return payload, JSON
+
+
+def flush_capture() -> None:
+    """Write the buffered capture now (the embedded AWS and tests call it; in AWS the timer does)."""
+    if _capture is not None:
+        _capture.flush()

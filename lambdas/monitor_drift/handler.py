@@ -1,12 +1,13 @@
-"""Scheduled drift check of one model's live version: PSI / KS of its captured traffic, to CloudWatch."""
+"""Scheduled check of one model's live traffic: drift (PSI / KS against the live version's training
+baseline) and, from ground-truth labels, live quality (the contract's primary metric), to CloudWatch."""
 
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagelane import aws, settings
-from sagelane.monitoring.monitor import NothingToMonitorError, check_model, publish
+from sagelane import aws, runtime, settings
+from sagelane.monitoring.monitor import NothingToMonitorError, check_model, check_quality, publish, publish_quality
 from sagelane.serving import runtime as serving
 
 logger = Logger()
@@ -16,13 +17,15 @@ logger = Logger()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     env = settings.required(settings.ENVIRONMENT)
     model = serving.model(event["model"])
+    bucket = settings.required(settings.ARTIFACTS_BUCKET)
+    s3, cloudwatch = aws.client("s3"), aws.client("cloudwatch")
     try:
         report = check_model(
-            s3=aws.client("s3"),
+            s3=s3,
             sagemaker=aws.client("sagemaker"),
             env=env,
             model=model.name,
-            capture_bucket=settings.required(settings.ARTIFACTS_BUCKET),
+            capture_bucket=bucket,
             hours=model.monitoring.window_hours,
         )
     except NothingToMonitorError as exc:
@@ -30,15 +33,32 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"model": model.name, "monitored": False, "reason": str(exc)}
     if report.rows < model.monitoring.min_rows:
         report.results = []  # too few rows for a drift figure: only MonitoredRows is published
-    published = publish(aws.client("cloudwatch"), env=env, report=report)
-    summary = {
+    published = publish(cloudwatch, env=env, report=report)
+    summary: dict[str, Any] = {
         "model": model.name,
         "monitored": True,
         "version": report.live.version,
         "rows": report.rows,
         "max_psi": report.max_psi,
         "max_ks": report.max_ks,
-        "metrics": published,
     }
-    logger.info("drift", extra=summary)
+    target = runtime.contract(model.dataset).target
+    if target is not None:
+        quality = check_quality(
+            s3=s3,
+            env=env,
+            model=model.name,
+            bucket=bucket,
+            target=target.column,
+            metric=target.primary_metric,
+            hours=model.monitoring.window_hours,
+            delay_hours=model.monitoring.label_delay_hours,
+            min_rows=model.monitoring.min_labelled_rows,
+        )
+        for problem in quality.rejected:
+            logger.warning("labels file rejected", extra={"reason": problem})
+        published += publish_quality(cloudwatch, env=env, model=model.name, quality=quality)
+        summary["quality"] = quality.to_dict()
+    summary["metrics"] = published
+    logger.info("monitored", extra=summary)
     return summary

@@ -43,12 +43,21 @@ class LocalEndpoints:
         model = sagemaker.describe_model(ModelName=variant["ModelName"])
         container = model.get("PrimaryContainer") or model["Containers"][0]
         if "ModelPackageName" in container:
+            # the package's container, with the Model's own environment over the package's (as SageMaker does)
             package = sagemaker.describe_model_package(ModelPackageName=container["ModelPackageName"])
-            container = package["InferenceSpecification"]["Containers"][0]
+            own = container.get("Environment") or {}
+            container = dict(package["InferenceSpecification"]["Containers"][0])
+            container["Environment"] = {**container.get("Environment", {}), **own}
         return variant["ModelName"], container, variant["VariantName"], config.get("DataCaptureConfig") or {}
 
     def _capture(
-        self, region: str, endpoint: str, variant: str, capture: dict[str, Any], request: tuple[bytes, str, bytes, str]
+        self,
+        region: str,
+        endpoint: str,
+        variant: str,
+        capture: dict[str, Any],
+        request: tuple[bytes, str, bytes, str],
+        inference_id: str | None,
     ) -> None:
         """What SageMaker data capture does for ``capture`` (an endpoint config's DataCaptureConfig): keep
         ``InitialSamplingPercentage`` of the requests, as JSON Lines under
@@ -62,13 +71,15 @@ class LocalEndpoints:
             return  # not in the sample
         body, content_type, output, accept = request
         now = datetime.now(UTC)
-        line = capture_line(body, content_type, output, accept, event_id=str(uuid.uuid4()), at=now)
+        line = capture_line(
+            body, content_type, output, accept, event_id=str(uuid.uuid4()), inference_id=inference_id, at=now
+        )
         bucket, _, prefix = capture["DestinationS3Uri"].removeprefix("s3://").partition("/")
         key = capture_prefix(prefix, endpoint, variant, now) + f"{uuid.uuid4()}.jsonl"
         boto3.client("s3", region_name=region).put_object(Bucket=bucket, Key=key, Body=line.encode() + b"\n")
 
     def invoke(
-        self, region: str, endpoint: str, body: bytes, content_type: str, accept: str
+        self, region: str, endpoint: str, body: bytes, content_type: str, accept: str, inference_id: str | None = None
     ) -> tuple[int, dict, bytes]:
         sagemaker = boto3.client("sagemaker", region_name=region)
         try:
@@ -94,7 +105,7 @@ class LocalEndpoints:
             return _model_error(415 if "content type" in str(exc) else 400, str(exc))
         except Exception as exc:
             return _model_error(500, f"{type(exc).__name__}: {exc}")
-        self._capture(region, endpoint, variant, capture, (body, content_type, payload, returned_type))
+        self._capture(region, endpoint, variant, capture, (body, content_type, payload, returned_type), inference_id)
         # moto reads the status from the headers, not from the tuple
         return (
             200,
@@ -102,12 +113,24 @@ class LocalEndpoints:
             payload,
         )
 
+    def flush(self) -> None:
+        """Write what the models' own capture (serverless endpoints) has buffered, as its timer would."""
+        with self._lock:
+            loaded = list(self._models.values())
+        _flush_capture(loaded)
+
     def forget(self, model_name: str | None = None) -> None:
         with self._lock:
-            if model_name is None:
-                self._models.clear()
-            else:
-                self._models.pop(model_name, None)
+            names = list(self._models) if model_name is None else [model_name]
+            gone = [loaded for name in names if (loaded := self._models.pop(name, None)) is not None]
+        _flush_capture(gone)  # a container that goes away writes what it captured
+
+
+def _flush_capture(models: list[LoadedModel]) -> None:
+    for model in models:
+        flush = getattr(model.module, "flush_capture", None)
+        if flush is not None:
+            flush()
 
 
 def _model_error(status: int, message: str) -> tuple[int, dict, bytes]:
@@ -143,6 +166,7 @@ def install(endpoints: LocalEndpoints) -> None:
             self.body if isinstance(self.body, bytes) else str(self.body).encode(),
             self.headers.get("Content-Type") or "application/json",
             self.headers.get("Accept") or "application/json",
+            self.headers.get("X-Amzn-SageMaker-Inference-Id"),
         )
 
     if not getattr(SageMakerRuntimeResponse.invoke_endpoint, "_sagelane", False):

@@ -7,10 +7,13 @@ one line per request::
                                         "data": "...", "encoding": "JSON" | "CSV" | "BASE64"},
                      "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT",
                                         "data": "...", "encoding": "JSON"}},
-     "eventMetadata": {"eventId": "...", "inferenceTime": "2026-11-23T05:00:00Z"}, "eventVersion": "0"}
+     "eventMetadata": {"eventId": "...", "inferenceId": "...", "inferenceTime": "2026-11-23T05:00:00Z"},
+     "eventVersion": "0"}
 
-The kit writes the same format where SageMaker captures nothing (serverless endpoints), so one reader
-serves both. A request carries one record or a batch; its output one prediction per record.
+``inferenceId`` is there when the caller named the request (``InvokeEndpoint``'s ``InferenceId``); it
+is what ground-truth labels join on. The kit writes the same format where SageMaker captures nothing
+(serverless endpoints: ``training/capture.py``, inside the container), so one reader serves both. A
+request carries one record or a batch; its output one prediction per record.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class Traffic:
     predictions: list[Any] = field(default_factory=list)
     requests: int = 0
     unreadable: int = 0  # capture lines that could not be parsed (counted, never fatal)
+    # (inferenceId, position of the record in its request) → the model's output for that record
+    by_inference: dict[tuple[str, int], Any] = field(default_factory=dict)
 
 
 def _decode(part: dict[str, Any]) -> tuple[str, str]:
@@ -56,7 +61,8 @@ def read_lines(lines: Iterable[str], traffic: Traffic | None = None) -> Traffic:
         if not line.strip():
             continue
         try:
-            capture = json.loads(line)["captureData"]
+            entry = json.loads(line)
+            capture = entry["captureData"]
             records = _records(*_decode(capture["endpointInput"]))
             outputs = json.loads(_decode(capture["endpointOutput"])[0]) if "endpointOutput" in capture else []
         except (KeyError, ValueError, TypeError):
@@ -69,6 +75,10 @@ def read_lines(lines: Iterable[str], traffic: Traffic | None = None) -> Traffic:
         traffic.records += records
         if isinstance(outputs, list) and len(outputs) == len(records):
             traffic.predictions += [o.get("prediction") if isinstance(o, dict) else o for o in outputs]
+            metadata = entry.get("eventMetadata")
+            inference_id = metadata.get("inferenceId") if isinstance(metadata, dict) else None
+            if inference_id:
+                traffic.by_inference.update(((str(inference_id), i), o) for i, o in enumerate(outputs))
     return traffic
 
 
@@ -103,9 +113,18 @@ def read_s3(
 
 
 def capture_line(
-    body: bytes, content_type: str, output: bytes, accept: str, *, event_id: str, at: datetime | None = None
+    body: bytes,
+    content_type: str,
+    output: bytes,
+    accept: str,
+    *,
+    event_id: str,
+    inference_id: str | None = None,
+    at: datetime | None = None,
 ) -> str:
-    """One capture line, as SageMaker writes it (inputs kept as text when they are text)."""
+    """One capture line, as SageMaker writes it (inputs kept as text when they are text). The container's
+    own capture (``training/capture.py``, which cannot import this package) writes the same lines: a
+    test holds the two to each other."""
 
     def part(data: bytes, observed: str, mode: str) -> dict[str, Any]:
         kind = observed.split(";")[0].strip()
@@ -115,14 +134,16 @@ def capture_line(
             text, encoding = base64.b64encode(data).decode(), "BASE64"
         return {"observedContentType": observed, "mode": mode, "data": text, "encoding": encoding}
 
-    when = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    metadata = {"eventId": event_id, "inferenceTime": (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if inference_id:
+        metadata["inferenceId"] = inference_id
     return json.dumps(
         {
             "captureData": {
                 "endpointInput": part(body, content_type, "INPUT"),
                 "endpointOutput": part(output, accept, "OUTPUT"),
             },
-            "eventMetadata": {"eventId": event_id, "inferenceTime": when},
+            "eventMetadata": metadata,
             "eventVersion": "0",
         }
     )

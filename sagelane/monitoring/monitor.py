@@ -7,6 +7,9 @@ per feature and on predictions, and publishes them to CloudWatch (namespace ``Sa
 - ``FeaturePSI`` / ``FeatureKS`` with dimensions ``Model``, ``Feature`` (``prediction`` included);
 - ``MaxPSI`` / ``MaxKS`` and ``MonitoredRows`` with dimension ``Model``: what the drift alarm watches.
 
+With ground-truth labels (:mod:`sagelane.monitoring.quality`) it also publishes the live primary metric,
+``LiveMetric`` (dimensions ``Model``, ``Metric``: what the quality alarm watches), and ``LabelledRows``.
+
 Metrics go through ``PutMetricData`` (not EMF log lines) so that the embedded AWS, which evaluates
 alarms from metric data, sees exactly what CloudWatch sees.
 """
@@ -23,6 +26,7 @@ from typing import Any
 from sagelane.errors import SageLaneError
 from sagelane.monitoring.capture import Traffic, read_s3
 from sagelane.monitoring.drift import Drift, drift
+from sagelane.monitoring.quality import LABELS_PREFIX, Quality, live_quality, read_labels
 from sagelane.serving.deploy import LIVE_VARIANT
 
 
@@ -164,6 +168,56 @@ def check_model(
         since=until - timedelta(hours=hours),
         until=until,
     )
+
+
+def check_quality(
+    *,
+    s3: Any,
+    env: str,
+    model: str,
+    bucket: str,
+    target: str,
+    metric: str,
+    hours: float,
+    delay_hours: float,
+    min_rows: int,
+    until: datetime | None = None,
+) -> Quality:
+    """The live ``metric`` from the labels that arrived in the last ``hours``, joined to the traffic
+    captured up to ``delay_hours`` before that (the capture is only read when there are labels)."""
+    from sagelane.client import endpoint_name
+
+    until = until or datetime.now(UTC)
+    since = until - timedelta(hours=hours)
+    labels = read_labels(s3, bucket=bucket, prefix=f"{LABELS_PREFIX}/{model}", since=since, until=until, target=target)
+    outputs: dict[tuple[str, int], Any] = {}
+    if labels.values:
+        outputs = read_s3(
+            s3,
+            bucket=bucket,
+            prefix=f"capture/{model}",
+            endpoint=endpoint_name(env, model),
+            variant=LIVE_VARIANT,
+            since=since - timedelta(hours=delay_hours),
+            until=until,
+        ).by_inference
+    quality = live_quality(metric=metric, outputs=outputs, labels=labels.values, min_rows=min_rows)
+    quality.files, quality.rejected = labels.files, labels.rejected
+    return quality
+
+
+def publish_quality(cloudwatch: Any, *, env: str, model: str, quality: Quality, at: datetime | None = None) -> int:
+    """``LabelledRows`` always; ``LiveMetric`` when there is a value (no labels is no verdict)."""
+    model_dim = {"Name": "Model", "Value": model}
+    data: list[dict[str, Any]] = [
+        {"MetricName": "LabelledRows", "Dimensions": [model_dim], "Value": quality.labelled, "Unit": "Count"}
+    ]
+    if quality.value is not None:
+        dims = [model_dim, {"Name": "Metric", "Value": quality.metric}]
+        data.append({"MetricName": "LiveMetric", "Dimensions": dims, "Value": quality.value, "Unit": "None"})
+    timestamp = at or datetime.now(UTC)
+    cloudwatch.put_metric_data(Namespace=f"SageLane/{env}", MetricData=[{**d, "Timestamp": timestamp} for d in data])
+    return len(data)
 
 
 def publish(cloudwatch: Any, *, env: str, report: DriftReport) -> int:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
 import socket
 import sys
 import tarfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,8 +41,30 @@ class LoadedModel:
         return (payload if isinstance(payload, bytes) else str(payload).encode()), returned_type
 
 
-def load(model_dir: Path, code_dir: Path, name: str = "model") -> LoadedModel:
-    """Import ``code_dir/inference.py`` (its folder on the path, as the container does) and call model_fn."""
+_ENVIRONMENT_LOCK = threading.Lock()
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """The container's environment while its code loads (what model_fn reads), restored after."""
+    with _ENVIRONMENT_LOCK:
+        saved = {name: os.environ.get(name) for name in variables}
+        os.environ.update(variables)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def load(
+    model_dir: Path, code_dir: Path, name: str = "model", environment: dict[str, str] | None = None
+) -> LoadedModel:
+    """Import ``code_dir/inference.py`` (its folder on the path, as the container does) and call model_fn,
+    with the container definition's ``environment`` set."""
     path = code_dir / "inference.py"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: the model's source directory has no inference.py")
@@ -48,8 +73,10 @@ def load(model_dir: Path, code_dir: Path, name: str = "model") -> LoadedModel:
     spec = importlib.util.spec_from_file_location(f"sagelane_inference_{abs(hash(str(code_dir)))}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return LoadedModel(module=module, model=module.model_fn(str(model_dir)), name=name)
+    with _environment(environment or {}):
+        spec.loader.exec_module(module)
+        model = module.model_fn(str(model_dir))
+    return LoadedModel(module=module, model=model, name=name)
 
 
 def unpack(archive: bytes, folder: Path) -> Path:

@@ -25,7 +25,7 @@ def load_container(container: dict, work_dir: Path, name: str) -> LoadedModel:
         raise SageLaneError(f"{name}: the container names no model data or source directory")
     model_dir = unpack(_get(container["ModelDataUrl"]), work_dir / "model")
     code_dir = unpack(_get(source), work_dir / "code")
-    return load(model_dir, code_dir, name=name)
+    return load(model_dir, code_dir, name=name, environment=container.get("Environment"))
 
 
 def load_version(env: str, model: str, version: int | None, work_dir: Path) -> tuple[LoadedModel, ModelVersion]:

@@ -1,4 +1,4 @@
-"""MonitoringStack: the drift schedule, the drift alarm and its thresholds from config, alarm → retraining."""
+"""MonitoringStack: the check schedule, the drift and quality alarms and their thresholds, alarm → retraining."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_an_alarm_starts_retraining_of_its_model_naming_the_alarm(dev):
         pattern = rule["Properties"]["EventPattern"]
         assert pattern["source"] == ["aws.cloudwatch"] and pattern["detail-type"] == ["CloudWatch Alarm State Change"]
         assert pattern["detail"]["state"] == {"value": ["ALARM"]}  # not OK, not INSUFFICIENT_DATA
-        (name,) = pattern["detail"]["alarmName"]
+        name = pattern["detail"]["alarmName"][0]
         (target,) = rule["Properties"]["Targets"]
         assert "TrainWorkflow" in json.dumps(target["Arn"])
         template = target["InputTransformer"]["InputTemplate"]
@@ -69,3 +69,28 @@ def test_a_dashboard_per_model_shows_runs_versions_endpoint_and_drift(dev):
     for expected in ("ExecutionsFailed", "VersionMetric", "Invocation5XXErrors", "ModelLatency", "FeaturePSI"):
         assert expected in body, expected
     assert "sagelane-dev-churn-xgboost-drift" in body or "Drift" in body
+
+
+def test_quality_alarms_watch_the_live_primary_metric_at_the_contract_threshold(dev):
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in dev.resources("Monitoring", "AWS::CloudWatch::Alarm").values()
+    }
+    churn = alarms["sagelane-dev-churn-xgboost-quality"]
+    assert (churn["Namespace"], churn["MetricName"], churn["Statistic"]) == ("SageLane/dev", "LiveMetric", "Minimum")
+    assert churn["Dimensions"] == [{"Name": "Metric", "Value": "roc_auc"}, {"Name": "Model", "Value": "churn-xgboost"}]
+    assert churn["Threshold"] == 0.75 and churn["ComparisonOperator"] == "LessThanThreshold"  # contracts/churn.yaml
+    assert churn["TreatMissingData"] == "notBreaching" and churn["AlarmActions"]
+    penguins = alarms["sagelane-dev-penguins-species-quality"]
+    assert penguins["Threshold"] == 0.9 and {"Name": "Metric", "Value": "macro_f1"} in penguins["Dimensions"]
+
+
+def test_drift_and_quality_alarms_both_start_retraining(dev):
+    rules = [r for r in dev.resources("Monitoring", "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    names = sorted(n for r in rules for n in r["Properties"]["EventPattern"]["detail"]["alarmName"])
+    assert names == [
+        "sagelane-dev-churn-xgboost-drift",
+        "sagelane-dev-churn-xgboost-quality",
+        "sagelane-dev-penguins-species-drift",
+        "sagelane-dev-penguins-species-quality",
+    ]

@@ -79,7 +79,7 @@ def test_endpoint_alarms_watch_errors_and_latency_of_the_live_variant(prod):
         200_000,
     )
     assert all(a["AlarmActions"] and a["OKActions"] for a in alarms.values())
-    assert len(alarms) == 4  # two per model
+    assert len(alarms) == 5  # two per model, and throttling of the serverless one
 
 
 def test_blue_green_rollout_rolls_back_on_the_endpoint_alarms(dev, prod):
@@ -159,3 +159,41 @@ def test_every_step_that_can_fail_is_caught_and_notified(dev):
     assert fails == {"DeployFailed", "SmokeTestFailed", "NoVersionToRollBackTo", "RequestRefused", "NotServedHere"}
     assert states["SmokeTest"]["Catch"][0]["Next"] == "HadPrevious?"
     assert states["RollBack"]["Parameters"]["EndpointConfigName.$"] == "$.plan.previous_endpoint_config"
+
+
+def test_serverless_models_capture_through_the_container_environment(dev, prod):
+    states = _states(dev)
+    container = states["CreateModel-penguins-species"]["Parameters"]["PrimaryContainer"]
+    assert container["ModelPackageName.$"] == "$.plan.package_arn"
+    env = container["Environment"]
+    uri = json.dumps(env["SAGELANE_CAPTURE_S3_URI"])
+    assert uri.startswith('"s3://sagelane-dev-artifacts-') and uri.endswith(
+        '/capture/penguins-species/sagelane-dev-penguins-species/live"'
+    )
+    assert env["SAGELANE_CAPTURE_PERCENT"] == "100" and "LakeKey" in json.dumps(env["SAGELANE_CAPTURE_KMS_KEY"])
+    assert (
+        _states(prod)["CreateModel-penguins-species"]["Parameters"]["PrimaryContainer"]["Environment"][
+            "SAGELANE_CAPTURE_PERCENT"
+        ]
+        == "20"
+    )
+    # instance endpoints use SageMaker's data capture instead
+    assert "Environment" not in states["CreateModel-churn-xgboost"]["Parameters"]["PrimaryContainer"]
+    assert "DataCaptureConfig" in states["EndpointConfig-churn-xgboost"]["Parameters"]
+
+
+def test_serverless_endpoints_alarm_on_throttling_without_rolling_back(dev):
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in dev.resources("Serving", "AWS::CloudWatch::Alarm").values()
+    }
+    alarm = alarms["sagelane-dev-penguins-species-throttling"]
+    assert (alarm["MetricName"], alarm["Statistic"], alarm["Threshold"]) == (
+        "ServerlessConcurrentExecutionsUtilization",
+        "Maximum",
+        0.9,
+    )
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (5, 3) and alarm["AlarmActions"]
+    assert "sagelane-dev-churn-xgboost-throttling" not in alarms  # instance endpoints scale out instead
+    rollback = _settings(dev, "penguins-species")["deployment"]["AutoRollbackConfiguration"]["Alarms"]
+    assert {"AlarmName": "sagelane-dev-penguins-species-throttling"} not in rollback
