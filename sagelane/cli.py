@@ -12,6 +12,7 @@ import os
 import sys
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from sagelane import __version__
 from sagelane.errors import SageLaneError
@@ -163,14 +164,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=3600)
     p.set_defaults(handler=_cmd_models_deploy)
 
-    p = sub.add_parser("monitor", help="drift of a model's live traffic against its training baseline, now")
+    p = sub.add_parser(
+        "monitor", help="drift of a model's live traffic against its training baseline, and its live quality, now"
+    )
     p.add_argument("model")
     p.add_argument("--hours", type=float, default=24, help="captured traffic of the last N hours (default 24)")
     p.add_argument("--html", type=Path, metavar="FILE", help="also write the drift report (HTML, with charts)")
-    p.add_argument("--no-publish", action="store_true", help="do not put the drift metrics to CloudWatch")
+    p.add_argument("--no-publish", action="store_true", help="do not put the metrics to CloudWatch")
     p.add_argument("--json", action="store_true")
     p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
     p.set_defaults(handler=_cmd_monitor)
+
+    p = sub.add_parser("labels", help="send ground-truth labels of past predictions (for the live quality metric)")
+    p.add_argument("model")
+    p.add_argument(
+        "file", type=Path, help="CSV with a header, or JSON Lines: inference_id, record (optional), the target"
+    )
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.set_defaults(handler=_cmd_labels)
 
     p = sub.add_parser("predict", help="get predictions from a deployed model's endpoint")
     p.add_argument("model")
@@ -179,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--csv", dest="csv_body", metavar="CSV", help="CSV text with a header line")
     source.add_argument("--file", type=Path, help="a .json file (array of records) or a .csv file with a header")
     p.add_argument("--output", choices=["table", "json"], default="table")
+    p.add_argument("--inference-id", help="name the request, for ground-truth labels sent later (JSON only)")
     p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
     p.set_defaults(handler=_cmd_predict)
 
@@ -586,24 +598,35 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
     from sagelane import aws
     from sagelane.config import load_project
-    from sagelane.monitoring.monitor import check_model, publish
+    from sagelane.monitoring.monitor import check_model, check_model_quality, publish, publish_quality
+    from sagelane.monitoring.quality import alarm_threshold
     from sagelane.monitoring.report import render_html, text_table
     from sagelane.runs import parameter
 
-    load_project(args.env).config.model(args.model)
+    project = load_project(args.env)
+    model = project.config.model(args.model)
+    contract = project.contract(model.dataset)
+    bucket = parameter(f"/sagelane/{args.env}/lake/artifacts-bucket")
+    s3 = aws.client("s3")
     report = check_model(
-        s3=aws.client("s3"),
+        s3=s3,
         sagemaker=aws.client("sagemaker"),
         env=args.env,
         model=args.model,
-        capture_bucket=parameter(f"/sagelane/{args.env}/lake/artifacts-bucket"),
+        capture_bucket=bucket,
         hours=args.hours,
     )
-    published = 0 if args.no_publish else publish(aws.client("cloudwatch"), env=args.env, report=report)
+    quality = check_model_quality(s3=s3, env=args.env, model=model, contract=contract, bucket=bucket, hours=args.hours)
+    published = 0
+    if not args.no_publish:
+        cloudwatch = aws.client("cloudwatch")
+        published = publish(cloudwatch, env=args.env, report=report, min_rows=model.monitoring.min_rows)
+        if quality is not None:
+            published += publish_quality(cloudwatch, env=args.env, model=args.model, quality=quality)
     if args.html:
         args.html.write_text(render_html(report), encoding="utf-8")
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps({**report.to_dict(), "quality": quality.to_dict() if quality else None}, indent=2))
         return EXIT_OK
     print(
         f"{args.model} version {report.live.version} on {report.live.endpoint}: {report.requests:,} requests, "
@@ -611,12 +634,66 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     )
     if report.results:
         print("\n".join(text_table(report)))
+        if report.rows < model.monitoring.min_rows:
+            print(
+                f"fewer rows than monitoring.min_rows ({model.monitoring.min_rows}): too noisy for the drift alarm, "
+                "the drift figures are not published"
+            )
     else:
         print("no captured traffic in this window: nothing to compare")
+    if quality is not None:
+        print(_quality_line(quality, alarm_threshold(model, contract)))
+        for problem in quality.rejected:
+            print(f"  labels file rejected: {problem}")
     if published:
         print(f"published {published} metrics to CloudWatch (namespace SageLane/{args.env})")
     if args.html:
         print(f"report: {args.html}")
+    return EXIT_OK
+
+
+def _quality_line(quality: Any, threshold: float | None) -> str:
+    from sagelane.monitoring.quality import LOWER_IS_BETTER
+
+    counts = f"{quality.labelled:,} labelled rows from {quality.files} labels files"
+    extra = [
+        f"{n} {what}"
+        for n, what in ((quality.unmatched, "without a captured request"), (quality.unknown, "not a known value"))
+        if n
+    ]
+    counts += f" ({', '.join(extra)})" if extra else ""
+    if quality.value is None:
+        return f"live {quality.metric}: no figure yet ({counts})"
+    verdict = ""
+    if threshold is not None:
+        bad = quality.value > threshold if quality.metric in LOWER_IS_BETTER else quality.value < threshold
+        verdict = f"; threshold {threshold:g}: {'BREACHED' if bad else 'ok'}"
+    return f"live {quality.metric} {quality.value:.4f} on {counts}{verdict}"
+
+
+def _cmd_labels(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from sagelane import aws
+    from sagelane.config import load_project
+    from sagelane.monitoring.quality import LABELS_PREFIX, parse_labels
+    from sagelane.runs import parameter
+
+    project = load_project(args.env)
+    model = project.config.model(args.model)
+    target = project.contract(model.dataset).target
+    if target is None:
+        raise SageLaneError(f"the contract of {model.dataset} has no target: {args.model} has nothing to label")
+    if not args.file.is_file():
+        raise SageLaneError(f"{args.file}: no such file")
+    text = args.file.read_text(encoding="utf-8")
+    labels = parse_labels(text, name=str(args.file), target=target.column)  # refuse a bad file here, not later
+    if not labels:
+        raise SageLaneError(f"{args.file}: no labelled rows (inference_id and {target.column} on each)")
+    bucket = parameter(f"/sagelane/{args.env}/lake/artifacts-bucket")
+    key = f"{LABELS_PREFIX}/{args.model}/{datetime.now(UTC):%Y/%m/%d/%H%M%S}-{args.file.name}"
+    aws.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+    print(f"{len(labels):,} labels for {args.model} → s3://{bucket}/{key} (counted by the next quality check)")
     return EXIT_OK
 
 
@@ -634,13 +711,15 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     else:
         text, is_csv = (args.csv_body, True) if args.csv_body is not None else (args.json_body, False)
     if is_csv:
+        if args.inference_id:
+            raise SageLaneError("--inference-id names JSON requests: send the rows as JSON")
         predictions = predictor.predict_csv(text)
     else:
         try:
             records = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SageLaneError(f"the input is not valid JSON: {exc}") from None
-        predictions = predictor.predict(records)
+        predictions = predictor.predict(records, inference_id=args.inference_id)
     if args.output == "json":
         print(json.dumps(predictions, indent=2))
         return EXIT_OK

@@ -37,19 +37,32 @@ class Predictor:
     def client(self) -> Any:
         return self._client or aws.client("sagemaker-runtime")
 
-    def predict(self, records: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One prediction per record: ``{"prediction": ..., "probabilities": {...}}`` for classifiers."""
-        return self._invoke(json.dumps(records).encode(), "application/json")
+    def predict(
+        self, records: dict[str, Any] | list[dict[str, Any]], *, inference_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """One prediction per record: ``{"prediction": ..., "probabilities": {...}}`` for classifiers.
+
+        ``inference_id`` names the request for the quality check: ground-truth labels sent later with
+        this id (and the record's position) are joined to what the model answered. It travels as
+        ``InvokeEndpoint``'s ``InferenceId`` (which SageMaker's data capture records) and in the JSON body
+        (which the kit's own capture on serverless endpoints records).
+        """
+        if inference_id is None:
+            return self._invoke(json.dumps(records).encode(), "application/json")
+        batch = records if isinstance(records, list) else [records]
+        body = json.dumps({"instances": batch, "inference_id": inference_id}).encode()
+        return self._invoke(body, "application/json", inference_id)
 
     def predict_csv(self, text: str) -> list[dict[str, Any]]:
         """Rows of a CSV with a header line."""
         return self._invoke(text.encode(), "text/csv")
 
-    def _invoke(self, body: bytes, content_type: str) -> list[dict[str, Any]]:
+    def _invoke(self, body: bytes, content_type: str, inference_id: str | None = None) -> list[dict[str, Any]]:
         client = self.client
+        extra = {"InferenceId": inference_id} if inference_id else {}
         try:
             response = client.invoke_endpoint(
-                EndpointName=self.endpoint, Body=body, ContentType=content_type, Accept="application/json"
+                EndpointName=self.endpoint, Body=body, ContentType=content_type, Accept="application/json", **extra
             )
         except client.exceptions.ModelError as exc:
             details = exc.response

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -131,11 +132,9 @@ class Capture:
         the writes handed over before are done."""
         with self._lock:
             lines, self._lines = self._lines, []
-        if wait:
-            try:  # one writer thread: a no-op done means the writes handed over before are done
+        if wait:  # one writer thread: a no-op done means the writes handed over before are done
+            with contextlib.suppress(RuntimeError):  # shut down: nothing is pending
                 self._writer.submit(lambda: None).result()
-            except RuntimeError:  # shut down: nothing is pending
-                pass
         if not lines:
             return
         if not wait:

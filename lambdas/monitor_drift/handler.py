@@ -7,7 +7,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagelane import aws, runtime, settings
-from sagelane.monitoring.monitor import NothingToMonitorError, check_model, check_quality, publish, publish_quality
+from sagelane.monitoring.monitor import (
+    NothingToMonitorError,
+    check_model,
+    check_model_quality,
+    publish,
+    publish_quality,
+)
 from sagelane.serving import runtime as serving
 
 logger = Logger()
@@ -31,9 +37,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except NothingToMonitorError as exc:
         logger.info("nothing to monitor", extra={"reason": str(exc)})
         return {"model": model.name, "monitored": False, "reason": str(exc)}
-    if report.rows < model.monitoring.min_rows:
-        report.results = []  # too few rows for a drift figure: only MonitoredRows is published
-    published = publish(cloudwatch, env=env, report=report)
+    published = publish(cloudwatch, env=env, report=report, min_rows=model.monitoring.min_rows)
     summary: dict[str, Any] = {
         "model": model.name,
         "monitored": True,
@@ -42,19 +46,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "max_psi": report.max_psi,
         "max_ks": report.max_ks,
     }
-    target = runtime.contract(model.dataset).target
-    if target is not None:
-        quality = check_quality(
-            s3=s3,
-            env=env,
-            model=model.name,
-            bucket=bucket,
-            target=target.column,
-            metric=target.primary_metric,
-            hours=model.monitoring.window_hours,
-            delay_hours=model.monitoring.label_delay_hours,
-            min_rows=model.monitoring.min_labelled_rows,
-        )
+    quality = check_model_quality(s3=s3, env=env, model=model, contract=runtime.contract(model.dataset), bucket=bucket)
+    if quality is not None:
         for problem in quality.rejected:
             logger.warning("labels file rejected", extra={"reason": problem})
         published += publish_quality(cloudwatch, env=env, model=model.name, quality=quality)

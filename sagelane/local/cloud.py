@@ -87,10 +87,12 @@ class LocalCloud:
     # --- event delivery ----------------------------------------------------------------------------
 
     def pump(self) -> list[Delivery]:
-        """Evaluate the alarms (at most every ``alarm_interval`` s), then deliver the events moto matched to
-        the rules' real targets (input transformers applied)."""
+        """Every ``alarm_interval`` s write the endpoints' own capture (serverless; the container's timer
+        in AWS, every minute) and evaluate the alarms; then deliver the events moto matched to the rules'
+        real targets (input transformers applied)."""
         if time.monotonic() - self._alarms_evaluated >= self.alarm_interval:
             self._alarms_evaluated = time.monotonic()
+            self.endpoints.flush()
             self.alarms.evaluate()
         url = self.provisioner.events_tap_queue_url
         if url is None:

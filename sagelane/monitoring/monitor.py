@@ -21,13 +21,17 @@ import json
 import tarfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sagelane.errors import SageLaneError
 from sagelane.monitoring.capture import Traffic, read_s3
 from sagelane.monitoring.drift import Drift, drift
 from sagelane.monitoring.quality import LABELS_PREFIX, Quality, live_quality, read_labels
 from sagelane.serving.deploy import LIVE_VARIANT
+
+if TYPE_CHECKING:
+    from sagelane.config import ModelConfig
+    from sagelane.contract import Contract
 
 
 class NothingToMonitorError(SageLaneError):
@@ -206,6 +210,27 @@ def check_quality(
     return quality
 
 
+def check_model_quality(
+    *, s3: Any, env: str, model: ModelConfig, contract: Contract, bucket: str, hours: float | None = None
+) -> Quality | None:
+    """:func:`check_quality` with the model's monitoring settings and its contract's target and primary
+    metric; None for a contract without a target."""
+    if contract.target is None:
+        return None
+    monitoring = model.monitoring
+    return check_quality(
+        s3=s3,
+        env=env,
+        model=model.name,
+        bucket=bucket,
+        target=contract.target.column,
+        metric=contract.target.primary_metric,
+        hours=monitoring.window_hours if hours is None else hours,
+        delay_hours=monitoring.label_delay_hours,
+        min_rows=monitoring.min_labelled_rows,
+    )
+
+
 def publish_quality(cloudwatch: Any, *, env: str, model: str, quality: Quality, at: datetime | None = None) -> int:
     """``LabelledRows`` always; ``LiveMetric`` when there is a value (no labels is no verdict)."""
     model_dim = {"Name": "Model", "Value": model}
@@ -220,13 +245,14 @@ def publish_quality(cloudwatch: Any, *, env: str, model: str, quality: Quality, 
     return len(data)
 
 
-def publish(cloudwatch: Any, *, env: str, report: DriftReport) -> int:
-    """Put the report's metrics; returns how many data points were sent. No traffic: only MonitoredRows."""
+def publish(cloudwatch: Any, *, env: str, report: DriftReport, min_rows: int = 1) -> int:
+    """Put the report's metrics; returns how many data points were sent. Fewer than ``min_rows`` rows
+    (``monitoring.min_rows``: too noisy for a drift figure) or no traffic: only MonitoredRows."""
     model_dim = {"Name": "Model", "Value": report.model}
     data: list[dict[str, Any]] = [
         {"MetricName": "MonitoredRows", "Dimensions": [model_dim], "Value": report.rows, "Unit": "Count"}
     ]
-    if report.results:
+    if report.results and report.rows >= min_rows:
         data += [
             {"MetricName": "MaxPSI", "Dimensions": [model_dim], "Value": report.max_psi, "Unit": "None"},
             {"MetricName": "MaxKS", "Dimensions": [model_dim], "Value": report.max_ks, "Unit": "None"},

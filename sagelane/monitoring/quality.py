@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sagelane.errors import SageLaneError
+
 if TYPE_CHECKING:
     from sagelane.config import ModelConfig
     from sagelane.contract import Contract
@@ -36,7 +38,7 @@ REGRESSION_METRICS = {"rmse", "mae", "r2"}
 _TRUE, _FALSE = {"true", "1", "1.0", "yes"}, {"false", "0", "0.0", "no"}
 
 
-class LabelError(ValueError):
+class LabelError(SageLaneError):
     """A labels file that cannot be read as labels (named in the message)."""
 
 

@@ -237,3 +237,74 @@ def test_an_instance_endpoint_is_autoscaled_its_traffic_captured_and_drift_retra
     if run.end_state == "Registered":
         code, out = cli(capsys, "models", "show", "churn-xgboost", "2")
         assert alarm in out
+
+
+def test_a_serverless_endpoint_captures_its_own_traffic_and_bad_labels_raise_the_quality_alarm(
+    trained, capsys, penguins_csv, tmp_path
+):
+    import polars as pl
+
+    code, out = cli(capsys, "models", "approve", MODEL, "1")
+    assert code == 0, out
+    settle()
+    assert describe_run(deploy_runs()[-1].arn).end_state == "Deployed"
+    container = boto3.client("sagemaker").describe_model(
+        ModelName=boto3.client("sagemaker").describe_endpoint_config(EndpointConfigName=live_config())[
+            "ProductionVariants"
+        ][0]["ModelName"]
+    )["PrimaryContainer"]
+    assert container["Environment"]["SAGELANE_CAPTURE_PERCENT"] == "100"  # the kit's capture, set by the workflow
+    rows = pl.read_csv(penguins_csv, null_values=["NA", ""]).drop_nulls().sample(60, seed=1).to_dicts()
+    truth = [row.pop("species") for row in rows]
+    for i, row in enumerate(rows):
+        code, out = cli(capsys, "predict", MODEL, "--json", json.dumps(row), "--inference-id", f"good-{i}")
+        assert code == 0, out
+    settle()  # the embedded AWS writes the capture buffer as the container's timer would
+
+    # the captured traffic feeds the drift check (SageMaker captures nothing on serverless endpoints)
+    code, out = cli(capsys, "monitor", MODEL, "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert (report["requests"], report["rows"]) == (61, 62)  # and the smoke test's request of two rows
+    assert {f["name"] for f in report["features"]} >= {"bill_length_mm", "island", "prediction"}
+    assert report["quality"]["labelled"] == 0
+
+    # true labels: the live metric is good
+    labels = tmp_path / "labels.csv"
+    labels.write_text("inference_id,species\n" + "".join(f"good-{i},{t}\n" for i, t in enumerate(truth)))
+    code, out = cli(capsys, "labels", MODEL, str(labels))
+    assert code == 0 and "60 labels for penguins-species" in out, out
+    code, out = cli(capsys, "monitor", MODEL)
+    assert code == 0 and "live macro_f1" in out and "on 60 labelled rows" in out and "ok" in out, out
+    alarm = "sagelane-dev-penguins-species-quality"
+    settle(30)
+    (state,) = boto3.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    assert state["StateValue"] != "ALARM"
+
+    # the same traffic again, labelled with the wrong species: quality falls, the alarm retrains
+    for i, row in enumerate(rows):
+        assert cli(capsys, "predict", MODEL, "--json", json.dumps(row), "--inference-id", f"bad-{i}")[0] == 0
+    settle()
+    wrong = {"Adelie": "Gentoo", "Gentoo": "Chinstrap", "Chinstrap": "Adelie"}
+    labels.write_text(
+        "inference_id,species\n" + "".join(f"bad-{i},{wrong[t]}\n" for i, t in enumerate(truth)) + "unknown-9,Adelie\n"
+    )
+    assert cli(capsys, "labels", MODEL, str(labels))[0] == 0
+    code, out = cli(capsys, "monitor", MODEL, "--json")
+    quality = json.loads(out)["quality"]
+    assert (quality["labelled"], quality["unmatched"], quality["files"]) == (120, 1, 2)
+    assert quality["value"] < 0.9, quality
+    # the scheduled check (the Lambda the schedule rule invokes) comes to the same figures
+    name = next(name for name in trained.cloud.functions.functions if "DriftMonitor" in name)
+    payload = boto3.client("lambda").invoke(FunctionName=name, Payload=json.dumps({"model": MODEL}))["Payload"]
+    answer = json.loads(payload.read())
+    assert answer["monitored"] and answer["rows"] == 122 and answer["quality"] == quality, answer
+    settle(240)
+    (state,) = boto3.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    assert state["StateValue"] == "ALARM", state
+    retrain = [r for r in list_runs("dev", "train", limit=50) if r.input.get("trigger") == "alarm"]
+    assert len(retrain) == 1 and retrain[0].input == {"model": MODEL, "trigger": "alarm", "alarm": alarm}
+    bad_file = tmp_path / "bad.csv"
+    bad_file.write_text("id,species\nx,Adelie\n")
+    code, out = cli(capsys, "labels", MODEL, str(bad_file))
+    assert code != 0 and "needs the fields inference_id and species" in out
