@@ -67,6 +67,7 @@ class LocalCloud:
     def down(self) -> None:
         from sagelane.local import endpoints, sagemaker_api
 
+        self.endpoints.forget()  # the endpoints' containers stop: what they captured is written first
         endpoints.uninstall()
         sagemaker_api.uninstall()
         self.functions.uninstall()
