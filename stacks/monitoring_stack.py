@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -19,7 +18,7 @@ from sagelane.config import ModelConfig, Project
 from sagelane.monitoring.quality import LABELS_PREFIX, LOWER_IS_BETTER, alarm_threshold
 from sagelane.registry import group_name
 from sagelane.serving import runtime as serving_runtime
-from stacks.constructs.common import notification_topic, put_metrics_statement
+from stacks.constructs.common import notification_topic, notify_on_change, put_metrics_statement
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
@@ -153,9 +152,7 @@ class MonitoringStack(Stack):
             evaluation_periods=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no traffic is not drift
         )
-        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
-        return alarm
+        return notify_on_change(alarm, self.topic)
 
     def _quality_alarm(self, env: str, model: ModelConfig, project: Project) -> cloudwatch.Alarm | None:
         """The live primary metric past its threshold (none without a target or a threshold)."""
@@ -187,9 +184,7 @@ class MonitoringStack(Stack):
             evaluation_periods=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no labels is no verdict
         )
-        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
-        return alarm
+        return notify_on_change(alarm, self.topic)
 
     def _dashboard(
         self, env: str, model: ModelConfig, *, ingest: IngestStack, training: TrainingStack, serving: ServingStack

@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -21,7 +20,13 @@ from sagelane.config import ModelConfig, Project
 from sagelane.registry import group_name
 from sagelane.serving import runtime as serving_runtime
 from sagelane.serving.deploy import LIVE_VARIANT
-from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow, put_metrics_statement
+from stacks.constructs.common import (
+    encrypted_table,
+    notification_topic,
+    notify_on_change,
+    publish_workflow,
+    put_metrics_statement,
+)
 from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
@@ -272,8 +277,7 @@ class ServingStack(Stack):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         for alarm in (errors, latency):
-            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-            alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+            notify_on_change(alarm, self.topic)
         return [errors, latency]
 
     def _throttling_alarm(self, env: str, model: ModelConfig) -> cloudwatch.Alarm | None:
@@ -303,9 +307,7 @@ class ServingStack(Stack):
             datapoints_to_alarm=3,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
-        return alarm
+        return notify_on_change(alarm, self.topic)
 
     def _grant_workflow(
         self, env: str, models: list[ModelConfig], endpoints: list[str], packages: list[str], lake: DataLakeStack

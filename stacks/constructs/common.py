@@ -4,6 +4,8 @@ the right to put metrics."""
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -20,6 +22,13 @@ def notification_topic(scope: Construct, *, display_name: str, key: kms.IKey, em
     for address in emails:
         topic.add_subscription(subscriptions.EmailSubscription(address))
     return topic
+
+
+def notify_on_change(alarm: cloudwatch.Alarm, topic: sns.ITopic) -> cloudwatch.Alarm:
+    """Publish ``alarm``'s changes to ALARM and back to OK on ``topic``."""
+    alarm.add_alarm_action(cw_actions.SnsAction(topic))
+    alarm.add_ok_action(cw_actions.SnsAction(topic))
+    return alarm
 
 
 def encrypted_table(
