@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
         "--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV), help="environment config (default: dev)"
     )
     p.add_argument("--json", action="store_true", help="print the JSON report instead of a summary")
+    p.add_argument(
+        "--engine",
+        choices=["polars", "spark"],
+        default="polars",
+        help="polars (what the ingest Lambda runs) or spark (what the Glue job runs, here in local mode); "
+        "same rules, same verdicts",
+    )
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser("sample", help="generate sample data")
@@ -231,9 +238,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise SageLaneError(f"{args.file}: no such file")
     if args.file.is_dir():
         raise SageLaneError(f"{args.file} is a folder, not a file")
-    from sagelane.validation import validate_file
+    if args.engine == "spark":
+        from sagelane.config import load_project
+        from sagelane.validation.spark import glue_limits, validate_path
 
-    report = validate_file(args.file, contract, source=str(args.file)).report
+        limits = glue_limits(load_project(args.env).config.ingest.glue)
+        report = validate_path(args.file, contract, source=str(args.file), limits=limits).report
+    else:
+        from sagelane.validation import validate_file
+
+        report = validate_file(args.file, contract, source=str(args.file)).report
     written = _write_report(report, args.report_dir) if args.report_dir else []
     if args.json:
         print(report.to_json())

@@ -26,8 +26,20 @@ class DatasetConfig(_Strict):
     contract: str  # path relative to the repository root
 
 
+class GlueConfig(_Strict):
+    """The Spark engine's Glue job: objects above ``ingest.lambda_max_object_mb`` are validated there."""
+
+    worker_type: Literal["G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
+    number_of_workers: Annotated[int, Field(ge=2, le=299)] = 10
+    timeout_minutes: Annotated[int, Field(ge=5, le=2880)] = 120
+    # The Spark engine's own bounds (a bigger file is refused, not attempted).
+    max_object_gb: Annotated[int, Field(ge=1, le=5_000)] = 500
+    # Gzip is not splittable: one worker inflates it (once to check it, once to read it).
+    max_uncompressed_gb: Annotated[int, Field(ge=1, le=20_000)] = 2000
+
+
 class IngestConfig(_Strict):
-    # Objects larger than this are refused by the Lambda engine (the Spark engine will take them).
+    # Objects larger than this go to the Spark engine (the Glue job) instead of the Lambda.
     lambda_max_object_mb: Annotated[int, Field(ge=1, le=10_240)] = 1024
     # Gzip inputs may not inflate beyond this (a decompression bomb is refused, not attempted).
     max_uncompressed_mb: Annotated[int, Field(ge=1, le=10_240)] = 4096
@@ -37,6 +49,7 @@ class IngestConfig(_Strict):
     ephemeral_storage_mb: Annotated[int, Field(ge=512, le=10_240)] = 10_240
     # How long a processed object's idempotency record is kept.
     dedup_ttl_days: Annotated[int, Field(ge=1, le=3650)] = 400
+    glue: GlueConfig = GlueConfig()
 
     @model_validator(mode="after")
     def _storage_holds_the_data(self) -> IngestConfig:

@@ -63,3 +63,13 @@ def prod(root, tmp_path_factory):
     from tests.synth import synthesize
 
     return synthesize(root, "prod", tmp_path_factory.mktemp("cdk-prod"))
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session per test worker (it takes seconds to start), two cores."""
+    from sagelane.validation.spark import local_session
+
+    session = local_session(2)
+    yield session
+    session.stop()

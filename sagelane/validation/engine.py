@@ -11,24 +11,38 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
 from sagelane.contract import Column, ColumnType, Contract
 from sagelane.errors import InputReadError
-from sagelane.validation.reader import DEFAULT_LIMITS, Limits, RawTable, closest_name, read_table
+from sagelane.validation.preflight import DEFAULT_LIMITS, Limits
+from sagelane.validation.reader import RawTable, read_table
 from sagelane.validation.report import Example, RuleResult, ValidationReport
+from sagelane.validation.rules import (
+    DATE_TEXT,
+    DATETIME_TEXT,
+    DUPLICATE_ROWS,
+    FALSE_WORDS,
+    FLOAT_TEXT,
+    HISTOGRAM_BINS,
+    INTEGER_TEXT,
+    MAX_EXAMPLES,
+    PROFILE_SAMPLE_ROWS,
+    TOP_VALUES,
+    TRUE_WORDS,
+    ZONE_TEXT,
+    Coercion,
+    Kind,
+    allowed_values,
+    coercion,
+    judge,
+    profile_of,
+)
 
-MAX_EXAMPLES = 5
-HISTOGRAM_BINS = 20
-TOP_VALUES = 12
-# The profile's charts (histograms, top values) come from an even sample of at most this many rows;
-# every count a rule or the profile reports in numbers (nulls, min, max, mean, violations) is exact.
-PROFILE_SAMPLE_ROWS = 200_000
-_TRUE = ["true", "t", "yes", "y", "1"]
-_FALSE = ["false", "f", "no", "n", "0"]
+ENGINE = f"polars {pl.__version__}"
 _TARGET_DTYPES = {
     ColumnType.STRING: pl.String,
     ColumnType.INTEGER: pl.Int64,
@@ -69,7 +83,12 @@ def validate_file(
         table = read_table(path, contract, name=Path(source).name, limits=limits)
     except InputReadError as exc:
         report = ValidationReport.unreadable(
-            contract, source=source, code=exc.code, message=exc.message, seconds=time.perf_counter() - started
+            contract,
+            source=source,
+            code=exc.code,
+            message=exc.message,
+            seconds=time.perf_counter() - started,
+            engine=ENGINE,
         )
         return Validation(report=report, frame=None)
     return validate_table(table, contract, source=source, now=now, started=started)
@@ -87,18 +106,13 @@ def validate_table(
     frame = table.frame
     rows = frame.height
     present = [c for c in contract.columns if c.name in frame.columns]
-    results: list[RuleResult] = [*_schema_rules(contract, table.header)]
-
     typed_exprs = {c.name: _coerce(c, frame.schema[c.name]) for c in present}
     typed = frame.select(list(typed_exprs.values())) if present else pl.DataFrame()
     counts = _count_everything(frame, typed, present, rows)
-
-    for column in present:
-        results.extend(_column_rules(column, counts, rows))
-    results.extend(_dataset_rules(contract, frame, typed, counts, rows, now or datetime.now(UTC)))
+    results = judge(contract, table.header, present, counts, rows, now or datetime.now(UTC))
     results = _with_examples(results, frame, typed, contract, table.first_data_line)
 
-    profile = {c.name: _profile_of(c, counts) for c in present}
+    profile = {c.name: profile_of(c, counts) for c in present}
     report = ValidationReport.build(
         contract,
         source=source,
@@ -109,99 +123,95 @@ def validate_table(
         profile=profile,
         profile_sample_rows=len(range(0, rows, int(counts["\x00sample_step"]))),  # type: ignore[call-overload]
         seconds=time.perf_counter() - started,
+        engine=ENGINE,
     )
     return Validation(report=report, frame=typed)
-
-
-# --- schema --------------------------------------------------------------------------------------
-
-
-def _schema_rules(contract: Contract, header: list[str]) -> list[RuleResult]:
-    expected = [c.name for c in contract.columns]
-    missing = [c for c in contract.columns if c.name not in header]
-    extra = [h for h in header if h not in expected]
-    results = []
-    if missing and len(missing) == len(contract.columns):
-        shown = ", ".join(repr(h) for h in header[:5]) + (" ..." if len(header) > 5 else "")
-        results.append(
-            RuleResult.failure(
-                "schema.columns",
-                None,
-                f"none of the contract's {len(expected)} columns appear in the file (its columns: {shown}): "
-                f"is this a {contract.dataset} file?",
-                len(expected),
-            )
-        )
-        return results
-    tolerated = contract.rules.missing_columns == "allow_nullable"
-    blocking = [c for c in missing if not (tolerated and c.nullable and not c.min_non_null_ratio)]
-    if blocking:
-        parts = []
-        candidates = extra if len(extra) <= 500 else []  # fuzzy hints are for typos, not for 10^5 columns
-        for column in blocking:
-            guess = closest_name(column.name, candidates)
-            parts.append(f"{column.name} (found {guess!r}: renamed?)" if guess else column.name)
-        results.append(
-            RuleResult.failure("schema.missing_columns", None, f"missing column(s): {', '.join(parts)}", len(blocking))
-        )
-    else:
-        results.append(RuleResult.success("schema.missing_columns", None, "every required column is present"))
-    if contract.rules.unexpected_columns == "reject":
-        if extra:
-            shown = ", ".join(extra[:10]) + (" ..." if len(extra) > 10 else "")
-            results.append(
-                RuleResult.failure(
-                    "schema.unexpected_columns",
-                    None,
-                    f"column(s) not in the contract: {shown} (the contract rejects unexpected columns)",
-                    len(extra),
-                )
-            )
-        else:
-            results.append(RuleResult.success("schema.unexpected_columns", None, "no unexpected columns"))
-    return results
 
 
 # --- coercion ------------------------------------------------------------------------------------
 
 
+def kind_of(dtype: pl.DataType) -> Kind:
+    """A polars type as one of the kinds the shared coercion table knows."""
+    if dtype == pl.String:
+        return Kind.TEXT
+    if dtype.is_integer():
+        return Kind.INTEGER
+    if dtype.is_float() or dtype.is_decimal():
+        return Kind.FLOAT
+    if dtype == pl.Boolean:
+        return Kind.BOOLEAN
+    if dtype == pl.Date:
+        return Kind.DATE
+    if isinstance(dtype, pl.Datetime):
+        return Kind.DATETIME
+    return Kind.OTHER
+
+
 def _coerce(column: Column, source: pl.DataType) -> pl.Expr:
-    """An expression giving ``column`` in its contract type; values that do not convert become null."""
+    """An expression giving ``column`` in its contract type; values that do not convert become null.
+
+    Implements :data:`sagelane.validation.rules.COERCIONS` (the Spark engine implements the same table).
+    """
     col = pl.col(column.name)
     target = _TARGET_DTYPES[column.type]
-    if source == target:
-        return col
-    if column.type is ColumnType.BOOLEAN:
-        if source == pl.String:
-            lowered = col.str.strip_chars().str.to_lowercase()
-            return (
-                pl.when(lowered.is_in(_TRUE))
-                .then(True)
-                .when(lowered.is_in(_FALSE))
-                .then(False)
-                .otherwise(None)
-                .alias(column.name)
-            )
-        if source.is_integer():
-            return pl.when(col == 1).then(True).when(col == 0).then(False).otherwise(None).alias(column.name)
-    if column.type is ColumnType.DATE and source == pl.String:
-        return col.str.strip_chars().str.to_date(strict=False).alias(column.name)
-    if column.type is ColumnType.DATETIME:
-        if source == pl.String:
-            return col.str.strip_chars().str.to_datetime(strict=False, time_zone="UTC").dt.cast_time_unit("us")
-        if isinstance(source, pl.Datetime):
-            zoned = col.dt.replace_time_zone("UTC") if source.time_zone is None else col.dt.convert_time_zone("UTC")
-            return zoned.dt.cast_time_unit("us")
-    if column.type is ColumnType.INTEGER and source.is_float():
-        # 3.0 is an integer, 3.5 is not (a plain cast would truncate it silently).
-        return pl.when(col == col.round()).then(col).otherwise(None).cast(pl.Int64, strict=False)
-    if column.type is ColumnType.STRING and not (source == pl.String or source.is_numeric() or source == pl.Boolean):
-        return pl.lit(None, dtype=pl.String).alias(column.name)  # nested / binary values are not strings
-    if column.type.is_numeric and source == pl.String:
-        return col.str.strip_chars().cast(target, strict=False)
-    if not (source.is_numeric() or source == pl.String or source == pl.Boolean or source.is_temporal()):
+    how = coercion(column.type, kind_of(source))
+    if how is Coercion.KEEP:
+        return col.cast(target) if source != target else col
+    if how is Coercion.NULL:
         return pl.lit(None, dtype=target).alias(column.name)
-    return col.cast(target, strict=False)
+    if how is Coercion.CAST:
+        return col.cast(target, strict=False)
+    if how is Coercion.BOOLEAN_WORDS:
+        lowered = col.str.strip_chars().str.to_lowercase()
+        return (
+            pl.when(lowered.is_in(TRUE_WORDS))
+            .then(True)
+            .when(lowered.is_in(FALSE_WORDS))
+            .then(False)
+            .otherwise(None)
+            .alias(column.name)
+        )
+    if how is Coercion.ONE_ZERO:
+        return pl.when(col == 1).then(True).when(col == 0).then(False).otherwise(None).alias(column.name)
+    if how is Coercion.WHOLE:
+        # 3.0 is an integer, 3.5 is not (a plain cast would truncate it silently).
+        whole = col.is_finite() & (col == col.round()) & (col.abs() < 2.0**63)
+        return pl.when(whole).then(col).otherwise(None).cast(pl.Int64, strict=False).alias(column.name)
+    if how is Coercion.TO_UTC:
+        if source == pl.Date:
+            return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(column.name)
+        zoned = col.dt.replace_time_zone("UTC") if source.time_zone is None else col.dt.convert_time_zone("UTC")  # type: ignore[attr-defined]
+        return zoned.dt.cast_time_unit("us").alias(column.name)
+    if how is Coercion.DATE_PART:
+        zoned = col.dt.replace_time_zone("UTC") if source.time_zone is None else col.dt.convert_time_zone("UTC")  # type: ignore[attr-defined]
+        return zoned.dt.date().alias(column.name)
+    return _parse_text(column, col.str.strip_chars())
+
+
+def _parse_text(column: Column, text: pl.Expr) -> pl.Expr:
+    """Text gated by the shared patterns, then parsed (``Coercion.PARSE``)."""
+    if column.type is ColumnType.INTEGER:
+        parsed = text.cast(pl.Int64, strict=False)
+        pattern = INTEGER_TEXT
+    elif column.type is ColumnType.FLOAT:
+        parsed = text.cast(pl.Float64, strict=False)
+        pattern = FLOAT_TEXT
+    elif column.type is ColumnType.DATE:
+        parsed = text.str.to_date("%Y-%m-%d", strict=False)
+        pattern = DATE_TEXT
+    else:
+        # One layout for every ISO 8601 form the pattern admits: 'T', seconds, a zone as +hh:mm.
+        laid_out = text.str.replace(" ", "T", literal=True).str.replace(r"^(.{16})(Z|[+-]|$)", "${1}:00${2}")
+        zoned = (
+            pl.when(text.str.contains(ZONE_TEXT))
+            .then(laid_out.str.replace(r"Z$", "+00:00").str.replace(r"([+-][0-9]{2})$", "${1}:00"))
+            .otherwise(laid_out + "+00:00")
+        )
+        parsed = zoned.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC")
+        parsed = parsed.dt.cast_time_unit("us")
+        pattern = DATETIME_TEXT
+    return pl.when(text.str.contains(pattern)).then(parsed).otherwise(None).alias(column.name)
 
 
 # --- counting ------------------------------------------------------------------------------------
@@ -262,6 +272,7 @@ def _count_everything(frame: pl.DataFrame, typed: pl.DataFrame, columns: list[Co
         raw = frame.select([pl.col(c.name).null_count().alias(c.name) for c in coerced]).row(0, named=True)
         for name, nulls in raw.items():
             counts[name + "\x00raw_nulls"] = nulls
+    counts[DUPLICATE_ROWS] = _duplicate_rows(frame) if rows and frame.width else 0
     for c in columns:
         key = c.name + "\x00"
         if key + "counts" in counts:
@@ -274,148 +285,7 @@ def _count_everything(frame: pl.DataFrame, typed: pl.DataFrame, columns: list[Co
 
 def _allowed_series(c: Column) -> pl.Series:
     """The allowed values in the column's type, as one list (what ``is_in`` expects)."""
-    dtype = _TARGET_DTYPES[c.type]
-    values = c.allowed_values or []
-    if c.type is ColumnType.STRING:
-        values = [str(v) for v in values]
-    return pl.Series(values, dtype=dtype, strict=False).implode()
-
-
-# --- rules ---------------------------------------------------------------------------------------
-
-
-def _column_rules(c: Column, counts: dict[str, object], rows: int) -> list[RuleResult]:
-    key = c.name + "\x00"
-    raw_nulls = int(counts[key + "raw_nulls"])  # type: ignore[call-overload]
-    nulls = int(counts[key + "nulls"])  # type: ignore[call-overload]
-    bad_type = nulls - raw_nulls
-    results = []
-    rule = f"column.{c.name}"
-    if bad_type:
-        results.append(
-            RuleResult.failure(f"{rule}.type", c.name, f"{bad_type:,} value(s) are not {_article(c.type)}", bad_type)
-        )
-    else:
-        results.append(RuleResult.success(f"{rule}.type", c.name, f"every value is {_article(c.type)}"))
-    if not c.nullable:
-        if raw_nulls:
-            results.append(RuleResult.failure(f"{rule}.not_null", c.name, f"{raw_nulls:,} missing value(s)", raw_nulls))
-        else:
-            results.append(RuleResult.success(f"{rule}.not_null", c.name, "no missing values"))
-    if c.min_non_null_ratio is not None and rows:
-        ratio = (rows - raw_nulls) / rows
-        message = f"{ratio:.1%} of values present (minimum {c.min_non_null_ratio:.1%})"
-        if ratio < c.min_non_null_ratio:
-            results.append(RuleResult.failure(f"{rule}.non_null_ratio", c.name, message, raw_nulls))
-        else:
-            results.append(RuleResult.success(f"{rule}.non_null_ratio", c.name, message))
-    if c.type.is_numeric and (c.min is not None or c.max is not None):
-        below = int(counts.get(key + "below_min", 0))  # type: ignore[call-overload]
-        above = int(counts.get(key + "above_max", 0))  # type: ignore[call-overload]
-        bounds = f"[{_num(c.min)}, {_num(c.max)}]"
-        if below or above:
-            results.append(
-                RuleResult.failure(
-                    f"{rule}.range",
-                    c.name,
-                    f"{below + above:,} value(s) outside {bounds} ({below:,} below, {above:,} above)",
-                    below + above,
-                )
-            )
-        else:
-            results.append(RuleResult.success(f"{rule}.range", c.name, f"every value within {bounds}"))
-    if c.type is ColumnType.FLOAT:
-        nan = int(counts.get(key + "nan", 0) or 0)  # type: ignore[call-overload]
-        if nan:
-            results.append(RuleResult.failure(f"{rule}.finite", c.name, f"{nan:,} NaN value(s)", nan))
-    if c.allowed_values is not None:
-        bad = int(counts[key + "not_allowed"])  # type: ignore[call-overload]
-        allowed = ", ".join(str(v) for v in c.allowed_values[:12])
-        if bad:
-            results.append(
-                RuleResult.failure(f"{rule}.allowed_values", c.name, f"{bad:,} value(s) not in {{{allowed}}}", bad)
-            )
-        else:
-            results.append(RuleResult.success(f"{rule}.allowed_values", c.name, f"every value in {{{allowed}}}"))
-    if c.pattern is not None:
-        bad = int(counts[key + "no_match"])  # type: ignore[call-overload]
-        if bad:
-            results.append(
-                RuleResult.failure(f"{rule}.pattern", c.name, f"{bad:,} value(s) do not match {c.pattern}", bad)
-            )
-        else:
-            results.append(RuleResult.success(f"{rule}.pattern", c.name, f"every value matches {c.pattern}"))
-    if c.unique:
-        present = rows - nulls
-        duplicates = present - int(counts[key + "distinct"])  # type: ignore[call-overload]
-        if duplicates:
-            results.append(
-                RuleResult.failure(
-                    f"{rule}.unique",
-                    c.name,
-                    f"{duplicates:,} duplicate value(s) (repeats of an earlier row)",
-                    duplicates,
-                )
-            )
-        else:
-            results.append(RuleResult.success(f"{rule}.unique", c.name, "every value is unique"))
-    return results
-
-
-def _dataset_rules(
-    contract: Contract,
-    frame: pl.DataFrame,
-    typed: pl.DataFrame,
-    counts: dict[str, object],
-    rows: int,
-    now: datetime,
-) -> list[RuleResult]:
-    rules = contract.rules
-    results = []
-    if rows < rules.min_rows:
-        why = "the file has a header but no data rows" if rows == 0 else f"{rows:,} row(s)"
-        results.append(
-            RuleResult.failure("dataset.min_rows", None, f"{why}; at least {rules.min_rows:,} required", rows)
-        )
-    else:
-        results.append(RuleResult.success("dataset.min_rows", None, f"{rows:,} rows (minimum {rules.min_rows:,})"))
-    if rules.max_rows is not None:
-        if rows > rules.max_rows:
-            results.append(
-                RuleResult.failure("dataset.max_rows", None, f"{rows:,} rows; at most {rules.max_rows:,} allowed", rows)
-            )
-        else:
-            results.append(RuleResult.success("dataset.max_rows", None, f"{rows:,} rows (maximum {rules.max_rows:,})"))
-    if rows and frame.width:
-        duplicates = _duplicate_rows(frame)
-        ratio = duplicates / rows
-        message = f"{duplicates:,} duplicate row(s), {ratio:.2%} (maximum {rules.max_duplicate_row_ratio:.2%})"
-        if ratio > rules.max_duplicate_row_ratio:
-            results.append(RuleResult.failure("dataset.duplicate_rows", None, message, duplicates))
-        else:
-            results.append(RuleResult.success("dataset.duplicate_rows", None, message))
-    if rules.freshness is not None and rules.freshness.column in typed.columns:
-        newest = counts.get(rules.freshness.column + "\x00max")
-        limit = now - timedelta(days=rules.freshness.max_age_days)
-        name = rules.freshness.column
-        if newest is None:
-            results.append(
-                RuleResult.failure("dataset.freshness", name, f"{name} has no values to judge freshness by", rows)
-            )
-        else:
-            newest_dt = newest if isinstance(newest, datetime) else datetime(newest.year, newest.month, newest.day)  # type: ignore[attr-defined]
-            if newest_dt.tzinfo is None:
-                newest_dt = newest_dt.replace(tzinfo=UTC)
-            age_days = (now - newest_dt).total_seconds() / 86400
-            message = (
-                f"newest {name} is {newest_dt.isoformat()} "
-                f"({age_days:.1f} days old; maximum {rules.freshness.max_age_days:g})"
-            )
-            if newest_dt < limit:
-                results.append(RuleResult.failure("dataset.freshness", name, message, rows))
-            else:
-                results.append(RuleResult.success("dataset.freshness", name, message))
-    return results
+    return pl.Series(allowed_values(c), dtype=_TARGET_DTYPES[c.type], strict=False).implode()
 
 
 def _duplicate_rows(frame: pl.DataFrame) -> int:
@@ -482,28 +352,3 @@ def _with_examples(
             examples.append(Example.of(index, first_data_line, shown))
         out.append(result.with_examples(examples))
     return out
-
-
-# --- profile -------------------------------------------------------------------------------------
-
-
-def _profile_of(c: Column, counts: dict[str, object]) -> dict[str, object]:
-    key = c.name + "\x00"
-    profile: dict[str, object] = {"type": str(c.type), "nulls": counts[key + "nulls"]}
-    for field in ("min", "max", "mean", "std", "approx_distinct", "min_length", "max_length", "distinct", "histogram"):
-        value = counts.get(key + field)
-        if value is not None:
-            profile[field] = value.isoformat() if hasattr(value, "isoformat") else value
-    if key + "top" in counts:
-        profile["top_values"] = counts[key + "top"]
-    return profile
-
-
-def _article(t: ColumnType) -> str:
-    return {"integer": "an integer", "float": "a number", "boolean": "a boolean (true/false)"}.get(
-        str(t), f"a {t}" if t is not ColumnType.DATETIME else "a datetime (ISO 8601)"
-    )
-
-
-def _num(value: float | None) -> str:
-    return "-inf" if value is None else f"{value:g}"

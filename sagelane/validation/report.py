@@ -13,8 +13,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import polars as pl
-
 from sagelane import __version__
 from sagelane.contract import Contract
 
@@ -75,7 +73,7 @@ class ValidationReport:
     column_count: int | None = None
     # Rows the profile's charts were drawn from (an even sample on big files); every number is exact.
     profile_sample_rows: int | None = None
-    engine: str = field(default_factory=lambda: f"polars {pl.__version__}")
+    engine: str = ""  # which engine judged the file, with its version ("polars 1.x", "spark 3.5.x")
     report_version: int = REPORT_VERSION
     sagelane_version: str = __version__
 
@@ -92,6 +90,7 @@ class ValidationReport:
         profile: dict[str, dict[str, Any]],
         profile_sample_rows: int | None,
         seconds: float,
+        engine: str,
     ) -> ValidationReport:
         failed = any(not r.passed for r in rules)
         return cls(
@@ -110,11 +109,12 @@ class ValidationReport:
             duration_ms=round(seconds * 1000, 1),
             validated_at=_now(),
             profile_sample_rows=profile_sample_rows,
+            engine=engine,
         )
 
     @classmethod
     def unreadable(
-        cls, contract: Contract, *, source: str, code: str, message: str, seconds: float
+        cls, contract: Contract, *, source: str, code: str, message: str, seconds: float, engine: str
     ) -> ValidationReport:
         return cls(
             dataset=contract.dataset,
@@ -130,6 +130,7 @@ class ValidationReport:
             error={"code": code, "message": message},
             duration_ms=round(seconds * 1000, 1),
             validated_at=_now(),
+            engine=engine,
         )
 
     @property
