@@ -32,6 +32,8 @@ class GlueConfig(_Strict):
     worker_type: Literal["G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
     number_of_workers: Annotated[int, Field(ge=2, le=299)] = 10
     timeout_minutes: Annotated[int, Field(ge=5, le=2880)] = 120
+    # Runs at once (large files arriving together, a backfill); more wait in the workflow's retries.
+    max_concurrent_runs: Annotated[int, Field(ge=1, le=1000)] = 10
     # The Spark engine's own bounds (a bigger file is refused, not attempted).
     max_object_gb: Annotated[int, Field(ge=1, le=5_000)] = 500
     # Gzip is not splittable: one worker inflates it (once to check it, once to read it).

@@ -21,6 +21,26 @@ def contracts_dir() -> Path:
     return Path(os.environ.get("LAMBDA_TASK_ROOT", Path(__file__).resolve().parent.parent)) / "contracts"
 
 
+PACKAGED_CONTRACTS = "_contracts"  # inside the sagelane package, where the Glue job's zip carries them
+
+
+def packaged_contract(dataset: str, folder: Path | None = None) -> Contract:
+    """A contract staged inside the package (``sagelane/_contracts/<dataset>.json``), as the Glue job has them.
+
+    Read through importlib.resources (Glue imports the package from a zip file), or from ``folder``
+    (the embedded AWS points at the staged package in the cloud assembly).
+    """
+    from importlib.resources import files
+
+    if folder is None:
+        folder = files("sagelane") / PACKAGED_CONTRACTS  # type: ignore[assignment]
+    entry = folder / f"{dataset}.json"
+    if not entry.is_file():
+        known = ", ".join(sorted(p.name.removesuffix(".json") for p in folder.iterdir())) if folder.is_dir() else ""
+        raise UnknownDatasetError(f"no contract for dataset {dataset!r} in this job (known: {known or 'none'})")
+    return Contract.model_validate_json(entry.read_text(encoding="utf-8"))
+
+
 @functools.cache
 def contract(dataset: str) -> Contract:
     folder = contracts_dir()

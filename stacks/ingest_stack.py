@@ -18,8 +18,9 @@ from sagelane.config import Project
 from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow
 from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
+from stacks.constructs.spark_job import SparkValidationJob
 from stacks.data_lake_stack import DataLakeStack
-from step_functions.ingest import IngestFunctions, build_ingest_definition
+from step_functions.ingest import RESULTS_PREFIX, IngestFunctions, SparkRoute, build_ingest_definition
 
 MIB = 1024 * 1024
 # The event the ingest workflow emits when a file is curated (the Training stack's trigger).
@@ -128,6 +129,17 @@ class IngestStack(Stack):
             )
         )
 
+        self.spark_job = SparkValidationJob(
+            self,
+            "SparkValidation",
+            project=project,
+            zones={"raw": raw, "curated": curated, "quarantine": quarantined},
+            lake_key=lake.key,
+            pii_salt_arn=lake.pii_salt.secret_arn,
+            glue_database=lake.glue_database_name,
+            removal_policy=removal,
+        )
+
         log_group = logs.LogGroup(self, "IngestWorkflowLogs", retention=retention, removal_policy=removal)
         self.state_machine = sfn.StateMachine(
             self,
@@ -140,16 +152,28 @@ class IngestStack(Stack):
                     ledger=self.ledger,
                     topic=self.topic,
                     max_object_bytes=ingest.lambda_max_object_mb * MIB,
+                    spark=SparkRoute(
+                        job_name=self.spark_job.job_name,
+                        max_object_bytes=ingest.glue.max_object_gb * 1024 * MIB,
+                        results=curated.bucket,
+                        timeout_minutes=ingest.glue.timeout_minutes,
+                    ),
                     environment=env,
                     curated_event=(SAGELANE_SOURCE, CURATED_EVENT),
                 )
             ),
             state_machine_type=sfn.StateMachineType.STANDARD,
-            timeout=Duration.hours(1),
+            timeout=Duration.minutes(60 + ingest.glue.timeout_minutes + 10),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
         acknowledge_workflow_role(self.state_machine, [validate.function, curate.function, quarantine.function])
+        lake.key.grant_decrypt(self.state_machine)  # the Spark job's verdict is encrypted with the lake key
+        acknowledge(
+            self.state_machine.role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{curated.nag_name}/{RESULTS_PREFIX}/*]",
+            "s3:GetObject on the Spark job's verdicts only: one object per execution, named after it.",
+        )
 
         # S3 → EventBridge → this workflow, one rule per dataset. Undeliverable events go to a DLQ.
         self.dead_letters = sqs.Queue(

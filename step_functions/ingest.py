@@ -2,8 +2,11 @@
 
     Claim (ledger, conditional put) ─ duplicate ─────────────────────────────► AlreadyIngested
       │
-    Size within the Lambda limit? ─ no ─► RecordRefused ► NotifyRefused ────► FileTooLarge (fail)
-      │ yes
+    Which engine? ─ above the Spark limit ─► RecordRefused ► NotifyRefused ──► FileTooLarge (fail)
+      │ ─ above the Lambda limit ─► ValidateWithSpark (Glue job, .sync: validates, curates or
+      │                             quarantines) ─► ReadSparkVerdict ─► UseSparkVerdict ─► Passed by Spark?
+      │                                                  yes ─► RecordCurated ...   no ─► RecordQuarantined ...
+      │ within the Lambda limit
     Validate ─► Passed? ─ yes ─► Curate ─► RecordCurated ─► AnnounceCurated ──► Curated
                   │ no
                 Quarantine ─► RecordQuarantined ─► NotifyRejected ─────────► DataValidationFailed (fail)
@@ -18,8 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -36,6 +41,19 @@ INGEST_FAILED = "IngestFailed"
 
 # Ledger statuses.
 RUNNING, CURATED, QUARANTINED, REFUSED, FAILED = "RUNNING", "CURATED", "QUARANTINED", "REFUSED", "FAILED"
+
+
+@dataclass(frozen=True)
+class SparkRoute:
+    """The Spark engine's Glue job, for objects above the Lambda limit (up to ``max_object_bytes``)."""
+
+    job_name: str
+    max_object_bytes: int
+    results: s3.IBucket  # the job writes its verdict under RESULTS_PREFIX here, for the workflow to read
+    timeout_minutes: int
+
+
+RESULTS_PREFIX = "reports/_spark_results"
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,7 @@ def build_ingest_definition(
     ledger: dynamodb.ITable,
     topic: sns.ITopic,
     max_object_bytes: int,
+    spark: SparkRoute,
     environment: str,
     curated_event: tuple[str, str],
 ) -> sfn.IChainable:
@@ -155,9 +174,9 @@ def build_ingest_definition(
                     "NotifyRefused",
                     "SageLane ingest refused a file",
                     fmt(
-                        "s3://{}/{} (dataset {}) is {} bytes, above the limit of the Lambda validation engine "
-                        + f"({max_object_bytes} bytes). The file is kept in the raw zone. Split it, or raise "
-                        + "ingest.lambda_max_object_mb in the environment config.",
+                        "s3://{}/{} (dataset {}) is {} bytes, above the limit of the Spark validation engine "
+                        + f"({spark.max_object_bytes} bytes). The file is kept in the raw zone. Split it, or raise "
+                        + "ingest.glue.max_object_gb in the environment config.",
                         s("$.bucket"),
                         s("$.key"),
                         s("$.dataset"),
@@ -171,7 +190,7 @@ def build_ingest_definition(
                 scope,
                 FILE_TOO_LARGE,
                 error=FILE_TOO_LARGE,
-                cause=f"object larger than the Lambda engine's limit of {max_object_bytes} bytes",
+                cause=f"object larger than the Spark engine's limit of {spark.max_object_bytes} bytes",
             )
         )
     )
@@ -201,15 +220,13 @@ def build_ingest_definition(
         ],
         result_path=sfn.JsonPath.DISCARD,
     )
-    curated = (
-        sfn.Chain.start(curate)
-        .next(guarded(record("RecordCurated", CURATED, curated_uri="$.curation.curated_uri")))
-        .next(guarded(announce))
-        .next(sfn.Succeed(scope, "Curated"))
-    )
+    record_curated = guarded(record("RecordCurated", CURATED, curated_uri="$.curation.curated_uri"))
+    record_curated.next(guarded(announce)).next(sfn.Succeed(scope, "Curated"))
+    curated = sfn.Chain.start(curate).next(record_curated)
+    record_quarantined = guarded(record("RecordQuarantined", QUARANTINED, report="$.validation.report_html"))
     rejected = (
         sfn.Chain.start(quarantine)
-        .next(guarded(record("RecordQuarantined", QUARANTINED, report="$.validation.report_html")))
+        .next(record_quarantined)
         .next(
             guarded(
                 notify(
@@ -235,9 +252,64 @@ def build_ingest_definition(
         .when(sfn.Condition.boolean_equals("$.validation.passed", True), curated)
         .otherwise(rejected)
     )
+
+    # --- the Spark engine: one Glue run validates and curates or quarantines; its verdict drives the rest ---
+    result_key = fmt(RESULTS_PREFIX + "/{}.json", s("$$.Execution.Name"))
+    with_spark = guarded(
+        tasks.GlueStartJobRun(
+            scope,
+            "ValidateWithSpark",
+            glue_job_name=spark.job_name,
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            arguments=sfn.TaskInput.from_object(
+                {
+                    **{f"--{name}": s(f"$.{name}") for name in ("dataset", "bucket", "key", "event_time")},
+                    "--version_id": s("$.version_id"),
+                    "--etag": s("$.etag"),
+                    "--size": sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.size")),
+                    "--result_uri": fmt("s3://{}/{}", spark.results.bucket_name, result_key),
+                }
+            ),
+            task_timeout=sfn.Timeout.duration(Duration.minutes(spark.timeout_minutes + 10)),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+    )
+    read_verdict = guarded(
+        tasks.CallAwsService(
+            scope,
+            "ReadSparkVerdict",
+            service="s3",
+            action="getObject",
+            parameters={"Bucket": spark.results.bucket_name, "Key": result_key},
+            iam_resources=[spark.results.arn_for_objects(f"{RESULTS_PREFIX}/*")],
+            result_selector={"document": sfn.JsonPath.string_to_json(s("$.Body"))},
+            result_path="$.spark",
+        )
+    )
+    # The Lambdas' result paths, so the Curated and rejected paths read them the same way.
+    use_verdict = sfn.Pass(
+        scope,
+        "UseSparkVerdict",
+        parameters={
+            **{name: s(f"$.{name}") for name in ("dataset", "bucket", "key", "etag", "event_time")},
+            "version_id": s("$.version_id"),
+            "size": sfn.JsonPath.number_at("$.size"),
+            "validation": sfn.JsonPath.object_at("$.spark.document.validation"),
+            "curation": sfn.JsonPath.object_at("$.spark.document.curation"),
+            "quarantine": sfn.JsonPath.object_at("$.spark.document.quarantine"),
+        },
+    )
+    spark_verdict = (
+        sfn.Choice(scope, "Passed by Spark?")
+        .when(sfn.Condition.boolean_equals("$.validation.passed", True), record_curated)
+        .otherwise(record_quarantined)
+    )
+    spark_path = sfn.Chain.start(with_spark).next(read_verdict).next(use_verdict).next(spark_verdict)
+
     size_check = (
-        sfn.Choice(scope, "Within the Lambda limit?")
-        .when(sfn.Condition.number_greater_than("$.size", max_object_bytes), refused)
+        sfn.Choice(scope, "Which engine?")
+        .when(sfn.Condition.number_greater_than("$.size", spark.max_object_bytes), refused)
+        .when(sfn.Condition.number_greater_than("$.size", max_object_bytes), spark_path)
         .otherwise(sfn.Chain.start(validate).next(verdict))
     )
     return sfn.Chain.start(claim).next(size_check)

@@ -26,11 +26,16 @@ def cdk_context(root: Path) -> dict[str, Any]:
     return json.loads((root / "cdk.json").read_text())["context"]
 
 
-def synthesize(root: Path, env: str, outdir: Path) -> Synth:
+def synthesize(root: Path, env: str, outdir: Path, *, ingest: dict[str, Any] | None = None) -> Synth:
+    """Synthesize ``env``; ``ingest`` overrides fields of its ingest config (e.g. a 1 MB Lambda limit)."""
     from sagelane.config import load_project
     from stacks.app import build_app
 
-    app = build_app(load_project(env, root), outdir=str(outdir), context=cdk_context(root))
+    project = load_project(env, root)
+    if ingest:
+        config = project.config.model_copy(update={"ingest": project.config.ingest.model_copy(update=ingest)})
+        project = project.model_copy(update={"config": config})
+    app = build_app(project, outdir=str(outdir), context=cdk_context(root))
     assembly = app.synth()
     templates = {s.stack_name: s.template for s in assembly.stacks}
     stacks = {c.stack_name: c for c in app.node.children if hasattr(c, "stack_name")}

@@ -25,7 +25,7 @@ from sagelane.catalog import PARQUET_STORAGE, glue_columns, table_name
 from sagelane.contract import Contract, PiiAction
 from sagelane.errors import SageLaneError
 from sagelane.settings import CURATED_DATA_PREFIX, INCOMING_PREFIX, PARTITION_KEY, REPORTS_PREFIX
-from sagelane.validation import Limits, validate_file
+from sagelane.validation import Limits, ValidationReport
 
 CHUNK = 8 * 1024 * 1024
 
@@ -110,18 +110,27 @@ def validate_object(obj: IngestObject, *, s3: Any, contract: Contract, lake: Lak
     """Validate one raw object version and store its report (JSON + HTML). Returns the verdict."""
     if obj.dataset != contract.dataset:
         raise SageLaneError(f"event for dataset {obj.dataset!r} given the contract of {contract.dataset!r}")
+    from sagelane.validation.engine import validate_file
+
     with tempfile.TemporaryDirectory(prefix="sagelane-") as tmp:
         local, sha256 = download(s3, obj, Path(tmp), limits)
         validation = validate_file(local, contract, source=obj.uri, limits=limits)
-    report = validation.report
-    bucket, prefix = lake.report_prefix(obj, passed=validation.passed)
+    return store_report(s3, lake, obj, validation.report, sha256)
+
+
+def store_report(
+    s3: Any, lake: Lake, obj: IngestObject, report: ValidationReport, sha256: str | None
+) -> dict[str, Any]:
+    """Write a report (JSON + HTML) where the lake keeps it for this verdict; return the verdict."""
+    passed = report.status == "passed"
+    bucket, prefix = lake.report_prefix(obj, passed=passed)
     document = report.to_dict()
     document["object"] = {"uri": obj.uri, "version_id": obj.version_id, "sha256": sha256, "bytes": obj.size}
     put(s3, bucket, prefix + "report.json", json.dumps(document, indent=2, default=str).encode(), "application/json")
     put(s3, bucket, prefix + "report.html", report.to_html().encode(), "text/html; charset=utf-8")
     return {
         "status": report.status,
-        "passed": validation.passed,
+        "passed": passed,
         "summary": report.summary,
         "rows": report.rows,
         "failed_rules": [r.rule for r in report.failed_rules],
@@ -173,6 +182,8 @@ def curate_object(
 ) -> dict[str, Any]:
     """Write the validated object as Parquet into the curated zone and register its partition."""
     import polars as pl
+
+    from sagelane.validation.engine import validate_file
 
     with tempfile.TemporaryDirectory(prefix="sagelane-") as tmp:
         local, sha256 = download(s3, obj, Path(tmp), limits)

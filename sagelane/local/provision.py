@@ -15,12 +15,15 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 
 from sagelane.local.assembly import AssemblyError, Resolver, Stack
+from sagelane.local.glue import CONTRACTS_ARGUMENT
 from sagelane.local.lambdas import LocalFunction, LocalLambda
+from sagelane.runtime import PACKAGED_CONTRACTS
 
 ROLE_ARN = "arn:aws:iam::{account}:role/sagelane-local"
 
@@ -344,8 +347,22 @@ class Provisioner:
         optional = {
             k: props[k] for k in ("DefaultArguments", "GlueVersion", "WorkerType", "NumberOfWorkers") if k in props
         }
+        package = optional.get("DefaultArguments", {}).get("--extra-py-files")
+        if package and (staged := self._asset_source(stack, package)) is not None:
+            # Glue reads the contracts from the package zip; the local run reads the staged folder.
+            contracts = staged / "sagelane" / PACKAGED_CONTRACTS
+            optional["DefaultArguments"] = {**optional["DefaultArguments"], CONTRACTS_ARGUMENT: str(contracts)}
         self.client("glue").create_job(Name=name, Role=props["Role"], Command=props["Command"], **optional)
         self._ref(stack, logical, name)
+
+    def _asset_source(self, stack: Stack, uri: str) -> Path | None:
+        """The cloud assembly's staged source of the file asset published at ``uri``."""
+        key = uri.rsplit("/", 1)[-1]
+        manifest = stack.outdir / f"{stack.name}.assets.json"
+        for asset in json.loads(manifest.read_text()).get("files", {}).values():
+            if any(d["objectKey"] == key for d in asset["destinations"].values()):
+                return stack.outdir / asset["source"]["path"]
+        return None
 
     def _alarm(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
         name = props.get("AlarmName") or self._physical(stack, logical, 255)

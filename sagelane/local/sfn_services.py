@@ -7,6 +7,10 @@ uploaded as SageMaker uploads them), is recorded in moto, and the task's output 
 ``DescribeTrainingJob``, as in the cloud; a failed job fails the task with ``States.TaskFailed`` and
 the description (with its ``FailureReason``) as the cause.
 
+``arn:aws:states:::glue:startJobRun.sync``: moto's Glue records runs without running anything. Here the
+job's script runs with local PySpark (``sagelane.local.glue.run_job``) and the task's output is the
+run's ``GetJobRun`` description; a failed run fails the task with ``States.TaskFailed``.
+
 These classes subclass moto's private interpreter classes (pinned moto; see the canary test).
 """
 
@@ -36,6 +40,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
+from sagelane.local import glue as local_glue
 from sagelane.local.sagemaker import run_job
 
 log = logging.getLogger("sagelane.local")
@@ -103,21 +108,80 @@ class LocalSageMakerService(StateTaskServiceCallback):
     def _eval_integration_pattern(self, env, resource_runtime_part, normalised_parameters, state_credentials) -> None:
         description = env.stack.pop()  # the job already ran to its end
         if description["TrainingJobStatus"] != "Completed":
-            raise FailureEventException(
-                FailureEvent(
-                    env=env,
-                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
-                    event_type=HistoryEventType.TaskFailed,
-                    event_details=EventDetails(
-                        taskFailedEventDetails=TaskFailedEventDetails(
-                            resource=self._get_sfn_resource(),
-                            resourceType=self._get_sfn_resource_type(),
-                            error=StatesErrorNameType.StatesTaskFailed.to_name(),
-                            cause=to_json_str(description),
-                        )
-                    ),
+            raise _task_failed(self, env, description)
+        env.stack.append(description)
+
+
+def _task_failed(service: StateTaskService, env, description: dict) -> FailureEventException:
+    """``States.TaskFailed`` with the job's description as the cause, as the service's .sync task fails."""
+    return FailureEventException(
+        FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    resource=service._get_sfn_resource(),
+                    resourceType=service._get_sfn_resource_type(),
+                    error=StatesErrorNameType.StatesTaskFailed.to_name(),
+                    cause=to_json_str(description),
                 )
-            )
+            ),
+        )
+    )
+
+
+START_JOB_RUN_PARAMETERS = {
+    "JobName",
+    "JobRunId",
+    "JobRunQueuingEnabled",
+    "Arguments",
+    "AllocatedCapacity",
+    "Timeout",
+    "MaxCapacity",
+    "SecurityConfiguration",
+    "NotificationProperty",
+    "WorkerType",
+    "NumberOfWorkers",
+    "ExecutionClass",
+}
+
+
+class LocalGlueService(StateTaskServiceCallback):
+    def __init__(self) -> None:
+        super().__init__(supported_integration_patterns={ResourceCondition.Sync})
+
+    def _get_supported_parameters(self) -> set[str] | None:
+        return START_JOB_RUN_PARAMETERS
+
+    def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials) -> None:
+        action = self._get_boto_service_action()
+        if action != "start_job_run":
+            raise RuntimeError(f"glue:{action} is not run locally (only startJobRun)")
+        region = resource_runtime_part.region
+        s3 = boto_client_for(region=region, service="s3", state_credentials=state_credentials)
+        glue = boto_client_for(region=region, service="glue", state_credentials=state_credentials)
+        name = normalised_parameters["JobName"]
+        job = glue.get_job(JobName=name)["Job"]
+        log.info("glue job %s: running %s locally", name, job["Command"]["ScriptLocation"])
+        outcome = local_glue.run_job(s3, job, normalised_parameters.get("Arguments", {}))
+        run_id = glue.start_job_run(JobName=name, Arguments=normalised_parameters.get("Arguments", {}))["JobRunId"]
+        description = {
+            "Id": run_id,
+            "JobName": name,
+            "JobRunState": outcome.state,
+            "ExecutionTime": round(outcome.seconds),
+            "Arguments": normalised_parameters.get("Arguments", {}),
+        }
+        if outcome.error:
+            description["ErrorMessage"] = outcome.error
+        log.info("glue job %s: %s in %.1f s", name, outcome.state, outcome.seconds)
+        env.stack.append(description)
+
+    def _eval_integration_pattern(self, env, resource_runtime_part, normalised_parameters, state_credentials) -> None:
+        description = env.stack.pop()  # the run already ended
+        if description["JobRunState"] != "SUCCEEDED":
+            raise _task_failed(self, env, description)
         env.stack.append(description)
 
 
@@ -127,15 +191,30 @@ _original = state_task_service_factory.state_task_service_for
 def _service_for(service_name: str):
     if service_name == "sagemaker":
         return LocalSageMakerService()
+    if service_name == "glue":
+        return LocalGlueService()
     return _original(service_name)
 
 
+_original_sdk_task = aws_sdk.StateTaskServiceAwsSdk._eval_service_task
+
+
+def _sdk_task_with_text_bodies(self, env, *args, **kwargs) -> None:
+    """AWS SDK tasks as Step Functions runs them: a streamed ``Body`` (s3:getObject) is handed over as text."""
+    _original_sdk_task(self, env, *args, **kwargs)
+    response = env.stack[-1]
+    if isinstance(response, dict) and hasattr(response.get("Body"), "read"):
+        response["Body"] = response["Body"].read().decode("utf-8")
+
+
 def install() -> None:
-    """Route the interpreter's SageMaker tasks here (idempotent), and name AWS SDK integrations as AWS does.
+    """Route the interpreter's SageMaker and Glue tasks here (idempotent), and run AWS SDK tasks as AWS does.
 
     ``aws-sdk:applicationautoscaling:*`` is boto3's ``application-autoscaling``; SDK errors are named
-    ``SageMaker.<Exception>`` / ``ApplicationAutoScaling.<Exception>`` (moto would lower-case them).
+    ``SageMaker.<Exception>`` / ``ApplicationAutoScaling.<Exception>`` (moto would lower-case them); an
+    object's body is text, not a stream.
     """
+    aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _sdk_task_with_text_bodies  # type: ignore[method-assign]
     state_task_factory.state_task_service_for = _service_for  # type: ignore[assignment]
     state_task_service_factory.state_task_service_for = _service_for  # type: ignore[assignment]
     StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["applicationautoscaling"] = "application-autoscaling"  # type: ignore[index]

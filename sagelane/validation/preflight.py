@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sagelane.contract import Contract, repeated
 from sagelane.errors import InputReadError
@@ -72,6 +72,17 @@ class Source:
         except OSError as exc:
             raise InputReadError("not_found", f"{name}: cannot be opened: {exc.strerror or exc}") from None
         return cls(name=name, size=size, open=lambda: path.open("rb"))
+
+    @classmethod
+    def s3_object(cls, s3: Any, bucket: str, key: str, version_id: str | None, size: int) -> Source:
+        """An S3 object version, read as a stream (``s3`` is a boto3 client)."""
+        extra = {"VersionId": version_id} if version_id else {}
+
+        def open_body() -> BinaryIO:
+            body = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"]
+            return io.BufferedReader(_Counted(body), buffer_size=MIB)  # type: ignore[return-value]
+
+        return cls(name=key.rsplit("/", 1)[-1], size=size, open=open_body)
 
 
 @dataclass(frozen=True)
@@ -220,6 +231,11 @@ class _Counted(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        if not self.closed and hasattr(self._raw, "close"):
+            self._raw.close()
+        super().close()
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self._raw.read(len(buffer))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ from sagelane.validation.rules import (
     HISTOGRAM_BINS,
     INTEGER_TEXT,
     MAX_EXAMPLES,
+    PROFILE_SAMPLE_ROWS,
     TOP_VALUES,
     TRUE_WORDS,
     Coercion,
@@ -64,7 +66,7 @@ if TYPE_CHECKING:
 
 _CORRUPT = "_sagelane_corrupt"
 _PARTITION, _POSITION, _ROW = "_sagelane_partition", "_sagelane_position", "_sagelane_row"
-_SPACE = r"^\s+|\s+$"
+_WHITESPACE = " \t\n\r\f\v"
 MAX_PARSED_COLUMNS = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The session settings the engine relies on: UTC for naive datetimes, casts that give null, not errors.
@@ -92,6 +94,7 @@ def local_session(cores: int | str = "*") -> SparkSession:
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode needs no network interface
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers (the PII hashing UDF) use this env
     logging = Path(__file__).with_name("log4j2.properties").as_uri()
     builder = (
         SparkSession.builder.master(f"local[{cores}]")
@@ -361,14 +364,14 @@ def _coerce(column: Column, raw: SparkColumn, dtype: Any) -> SparkColumn:
     if how is Coercion.DATE_PART:
         return F.to_date(raw)
     if how is Coercion.BOOLEAN_WORDS:
-        lowered = F.lower(F.regexp_replace(raw, _SPACE, ""))
+        lowered = F.lower(_strip(raw))
         return F.when(lowered.isin(TRUE_WORDS), True).when(lowered.isin(FALSE_WORDS), False)
     if how is Coercion.ONE_ZERO:
         return F.when(raw == 1, True).when(raw == 0, False)
     if how is Coercion.WHOLE:
         whole = ~F.isnan(raw) & (F.abs(raw) < 2.0**63) & (raw == F.floor(raw))
         return F.when(whole, raw.cast("bigint"))
-    text = F.regexp_replace(raw, _SPACE, "")
+    text = _strip(raw)
     pattern = {
         ColumnType.INTEGER: INTEGER_TEXT,
         ColumnType.FLOAT: FLOAT_TEXT,
@@ -377,6 +380,13 @@ def _coerce(column: Column, raw: SparkColumn, dtype: Any) -> SparkColumn:
     }[column.type]
     # The patterns admit only what both engines parse alike; Spark's casts then read every admitted form.
     return F.when(text.rlike(pattern), text.cast(target))
+
+
+def _strip(raw: SparkColumn) -> SparkColumn:
+    """Leading and trailing whitespace removed (``TRIM`` with a character set: cheaper than a regex)."""
+    from pyspark.sql import functions as F
+
+    return F.call_function("btrim", raw, F.lit(_WHITESPACE))
 
 
 # --- counting ------------------------------------------------------------------------------------
@@ -410,7 +420,7 @@ def _validate_table(table: _Table, contract: Contract, source: str, now: datetim
             counts[DUPLICATE_ROWS] = _duplicate_rows(frame, table, rows)
         results = judge(contract, table.header, present, counts, rows, now)
         results = _with_examples(results, frame, table, typed_names, contract)
-        _add_charts(frame, present, typed_names, counts)
+        sampled = _add_charts(frame, present, typed_names, counts, rows)
     except BaseException:
         frame.unpersist()
         raise
@@ -423,7 +433,7 @@ def _validate_table(table: _Table, contract: Contract, source: str, now: datetim
         header=table.header,
         rules=results,
         profile=profile,
-        profile_sample_rows=rows,
+        profile_sample_rows=sampled,
         seconds=time.perf_counter() - started,
         engine=engine_name(),
     )
@@ -653,37 +663,52 @@ def _fields(line: str, contract: Contract) -> list[str]:
 
 
 def _add_charts(
-    frame: DataFrame, present: list[Column], typed_names: dict[str, str], counts: dict[str, object]
-) -> None:
-    """Histograms (the polars engine's bins: equal width, the first closed) and top values, from every row."""
+    frame: DataFrame, present: list[Column], typed_names: dict[str, str], counts: dict[str, object], rows: int
+) -> int:
+    """Histograms (the polars engine's bins: equal width, the first closed) and top values.
+
+    Drawn from a random sample of about ``PROFILE_SAMPLE_ROWS`` rows (every row of smaller files), as the
+    polars engine draws them from an even sample; every number in the profile is exact. Returns the
+    number of rows sampled.
+    """
     from pyspark.sql import functions as F
 
-    exprs, bins = [], {}
-    for c in present:
-        key = c.name + "\x00"
-        low, high = counts.get(key + "min"), counts.get(key + "max")
-        if not c.type.is_numeric or low is None or high is None:
-            continue
-        low, high = float(low), float(high)  # type: ignore[arg-type]
-        if low == high:
-            low, high = low - 0.5, high + 0.5
-        width = (high - low) / HISTOGRAM_BINS
-        x = F.col(typed_names[c.name]).cast("double")
-        bucket = F.when(x == low, 0).otherwise(F.least(F.ceil((x - low) / width) - 1, F.lit(HISTOGRAM_BINS - 1)))
-        inside = x.isNotNull() & ~F.isnan(x) & (x >= low) & (x <= high)
-        start = len(exprs)
-        exprs += [F.count(F.when(inside & (bucket == i), 1)) for i in range(HISTOGRAM_BINS)]
-        bins[key + "histogram"] = start
-    if exprs:
-        row = frame.agg(*[e.alias(f"h{i}") for i, e in enumerate(exprs)]).collect()[0]
+    charted = [c for c in present if c.type.is_numeric or c.allowed_values is not None or c.type is ColumnType.BOOLEAN]
+    if not charted or not rows:
+        return rows
+    fraction = PROFILE_SAMPLE_ROWS / rows
+    sample = frame.select(*[typed_names[c.name] for c in charted])
+    if fraction < 1:
+        sample = sample.sample(withReplacement=False, fraction=fraction, seed=7)
+    sample = sample.cache()
+    try:
+        exprs, bins = [F.count(F.lit(1))], {}
+        for c in charted:
+            key = c.name + "\x00"
+            low, high = counts.get(key + "min"), counts.get(key + "max")
+            if not c.type.is_numeric or low is None or high is None:
+                continue
+            low, high = float(low), float(high)  # type: ignore[arg-type]
+            if low == high:
+                low, high = low - 0.5, high + 0.5
+            width = (high - low) / HISTOGRAM_BINS
+            x = F.col(typed_names[c.name]).cast("double")
+            bucket = F.when(x == low, 0).otherwise(F.least(F.ceil((x - low) / width) - 1, F.lit(HISTOGRAM_BINS - 1)))
+            inside = x.isNotNull() & ~F.isnan(x) & (x >= low) & (x <= high)
+            bins[key + "histogram"] = len(exprs)
+            exprs += [F.count(F.when(inside & (bucket == i), 1)) for i in range(HISTOGRAM_BINS)]
+        row = sample.agg(*[e.alias(f"h{i}") for i, e in enumerate(exprs)]).collect()[0]
         for key, start in bins.items():
             counts[key] = [int(row[f"h{start + i}"]) for i in range(HISTOGRAM_BINS)]
-    for c in present:
-        if c.allowed_values is None and c.type is not ColumnType.BOOLEAN:
-            continue
-        col = F.col(typed_names[c.name])
-        top = frame.where(col.isNotNull()).groupBy(col).count().orderBy(F.desc("count")).limit(TOP_VALUES)
-        counts[c.name + "\x00top"] = [(_shown(r[0]), int(r[1])) for r in top.collect()]
+        for c in charted:
+            if c.allowed_values is None and c.type is not ColumnType.BOOLEAN:
+                continue
+            col = F.col(typed_names[c.name])
+            top = sample.where(col.isNotNull()).groupBy(col).count().orderBy(F.desc("count")).limit(TOP_VALUES)
+            counts[c.name + "\x00top"] = [(_shown(r[0]), int(r[1])) for r in top.collect()]
+        return int(row["h0"])
+    finally:
+        sample.unpersist()
 
 
 def _shown(value: object) -> str:

@@ -36,6 +36,17 @@ class Zone:
         self._grant(grantee, WRITE_ACTIONS, prefix, "write")
         self.key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt")  # Decrypt: multipart uploads read parts
 
+    def grant_scratch(self, grantee: iam.IGrantable, prefix: str) -> None:
+        """Read, write, delete and list the keys under ``prefix`` (a scratch area such as Spark's output)."""
+        self._grant(grantee, (*READ_ACTIONS, *WRITE_ACTIONS, "s3:DeleteObject"), f"{prefix}*", "scratch")
+        self.key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt")
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:ListBucket"],
+            resource_arns=[self.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        )
+
     def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...], prefix: str, verb: str) -> None:
         iam.Grant.add_to_principal(
             grantee=grantee, actions=list(actions), resource_arns=[self.bucket.arn_for_objects(prefix)]

@@ -21,6 +21,7 @@ from constructs import Construct
 from sagelane import settings
 from sagelane.config import Project
 from sagelane.errors import ConfigError
+from sagelane.runtime import PACKAGED_CONTRACTS
 from stacks.constructs.nag import acknowledge
 
 RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + settings.LAMBDA_PYTHON_VERSION.replace(".", "_"))
@@ -56,30 +57,42 @@ def stage_code(project: Project, handler: str) -> Path:
 
     The folder name is the hash of what it holds, so parallel synths agree and stale copies are harmless.
     """
-    root = project.root
-    handler_dir = root / "lambdas" / handler
+    handler_dir = project.root / "lambdas" / handler
     if not (handler_dir / "handler.py").is_file():
         raise ConfigError(f"{handler_dir}/handler.py not found")
-    contracts = {name: c.model_dump_json(indent=1) for name, c in sorted(project.contracts.items())}
-    digest = hashlib.sha256()
-    sources = sorted(
-        p for p in [*handler_dir.rglob("*.py"), *(root / "sagelane").rglob("*.py")] if "__pycache__" not in p.parts
-    )
+    return _stage(project, handler, handler_dir, "contracts")
+
+
+def stage_package(project: Project) -> Path:
+    """The ``sagelane`` package with the contracts inside it (``sagelane/_contracts``), for the Glue job.
+
+    Glue imports ``--extra-py-files`` from a zip, where only package resources can be read.
+    """
+    return _stage(project, "glue", None, f"sagelane/{PACKAGED_CONTRACTS}")
+
+
+def _stage(project: Project, name: str, handler_dir: Path | None, contracts_at: str) -> Path:
+    root = project.root
+    contracts = {n: c.model_dump_json(indent=1) for n, c in sorted(project.contracts.items())}
+    digest = hashlib.sha256(contracts_at.encode())
+    tree = [*handler_dir.rglob("*.py")] if handler_dir else []
+    sources = sorted(p for p in [*tree, *(root / "sagelane").rglob("*.py")] if "__pycache__" not in p.parts)
     for path in sources:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
-    for name, text in contracts.items():
-        digest.update(name.encode() + text.encode())
-    target = root / "build" / "lambda" / "src" / f"{handler}-{digest.hexdigest()[:16]}"
+    for contract, text in contracts.items():
+        digest.update(contract.encode() + text.encode())
+    target = root / "build" / "lambda" / "src" / f"{name}-{digest.hexdigest()[:16]}"
     if target.is_dir():
         return target
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(handler_dir, partial, ignore=_IGNORED)
+    if handler_dir:
+        shutil.copytree(handler_dir, partial, ignore=_IGNORED)
     shutil.copytree(root / "sagelane", partial / "sagelane", ignore=_IGNORED)
-    (partial / "contracts").mkdir()
-    for name, text in contracts.items():
-        (partial / "contracts" / f"{name}.json").write_text(text, encoding="utf-8")
+    (partial / contracts_at).mkdir()
+    for contract, text in contracts.items():
+        (partial / contracts_at / f"{contract}.json").write_text(text, encoding="utf-8")
     try:
         partial.rename(target)
     except OSError:  # another process staged the same content first

@@ -30,7 +30,7 @@ def test_push_wait_reports_curated_and_exits_0(served, capsys, penguins_csv):
     assert "uploaded s3://sagelane-dev-raw-123456789012-us-east-1/incoming/penguins/penguins.csv" in out
     assert [line.split()[-1] for line in out.splitlines() if line.startswith("  ") and "/" not in line] == [
         "Claim",
-        "limit?",
+        "engine?",
         "Validate",
         "Passed?",
         "Curate",

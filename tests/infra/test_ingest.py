@@ -160,12 +160,76 @@ def test_rejected_files_are_quarantined_notified_and_end_in_data_validation_fail
     assert states["NotifyRejected"]["Next"] == "DataValidationFailed"
 
 
-def test_files_over_the_lambda_limit_are_refused_with_a_notification(dev):
+def test_files_route_by_size_to_the_lambda_the_spark_job_or_a_refusal(dev):
     states = definition(dev.template("Ingest"))["States"]
-    (choice,) = states["Within the Lambda limit?"]["Choices"]
-    assert choice == {"Variable": "$.size", "NumericGreaterThan": 1024 * 1024 * 1024, "Next": "RecordRefused"}
+    above_spark, above_lambda = states["Which engine?"]["Choices"]
+    assert above_spark == {"Variable": "$.size", "NumericGreaterThan": 500 * 1024**3, "Next": "RecordRefused"}
+    assert above_lambda == {"Variable": "$.size", "NumericGreaterThan": 1024**3, "Next": "ValidateWithSpark"}
+    assert states["Which engine?"]["Default"] == "Validate"
     assert states["RecordRefused"]["Next"] == "NotifyRefused"
     assert states["NotifyRefused"]["Next"] == "FileTooLarge"
+
+
+def test_the_spark_path_waits_for_the_glue_run_then_takes_the_lambdas_paths(dev):
+    states = definition(dev.template("Ingest"))["States"]
+    run = states["ValidateWithSpark"]
+    assert run["Resource"].endswith(":states:::glue:startJobRun.sync")
+    assert run["Parameters"]["JobName"] == "sagelane-dev-validate-large"
+    arguments = run["Parameters"]["Arguments"]
+    assert arguments["--key.$"] == "$.key" and arguments["--version_id.$"] == "$.version_id"
+    assert "$$.Execution.Name" in arguments["--result_uri.$"]
+    assert run["Parameters"]["Timeout"] == 120 + 10  # minutes: the run stops itself past the job timeout
+    assert {c["Next"] for c in run["Catch"]} == {"RecordFailed"}  # failures notify like every other task
+    assert run["Next"] == "ReadSparkVerdict"
+    read = states["ReadSparkVerdict"]
+    assert read["Resource"].endswith(":states:::aws-sdk:s3:getObject")
+    assert read["ResultSelector"] == {"document.$": "States.StringToJson($.Body)"}
+    assert states["UseSparkVerdict"]["Next"] == "Passed by Spark?"
+    verdict = states["Passed by Spark?"]
+    assert verdict["Choices"][0]["Next"] == "RecordCurated"  # curated by the job: recorded and announced
+    assert verdict["Default"] == "RecordQuarantined"  # quarantined by the job: recorded and notified
+
+
+def test_spark_job_is_glue_5_without_bookmarks_with_workers_from_config_and_encryption(dev):
+    (job,) = dev.resources("Ingest", "AWS::Glue::Job").values()
+    props = job["Properties"]
+    assert props["GlueVersion"] == "5.0"
+    assert props["Command"]["Name"] == "glueetl"
+    assert (props["WorkerType"], props["NumberOfWorkers"], props["Timeout"]) == ("G.1X", 10, 120)
+    assert props["MaxRetries"] == 0
+    arguments = props["DefaultArguments"]
+    assert arguments["--job-bookmark-option"] == "job-bookmark-disable"
+    assert arguments["--additional-python-modules"].startswith("pydantic==")
+    assert arguments["--max_object_bytes"] == str(500 * 1024**3)
+    (security,) = dev.resources("Ingest", "AWS::Glue::SecurityConfiguration").values()
+    assert props["SecurityConfiguration"] == security["Properties"]["Name"]
+    encryption = security["Properties"]["EncryptionConfiguration"]
+    assert encryption["S3Encryptions"][0]["S3EncryptionMode"] == "SSE-KMS"
+    assert encryption["CloudWatchEncryption"]["CloudWatchEncryptionMode"] == "SSE-KMS"
+    assert encryption["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
+
+
+def test_spark_job_role_reaches_only_the_ingest_prefixes(dev):
+    access = {}
+    for statement in _policy_statements(dev, "SparkValidationRole"):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any("*" in a for a in actions), actions
+        assert statement.get("Resource") != "*"
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for r in resources:
+            if any(a.startswith("s3:") for a in actions):
+                access[_join(r).split(":::")[-1]] = sorted(actions)
+    raw = "sagelane-dev-raw-<AWS::AccountId>-<AWS::Region>"
+    curated = "sagelane-dev-curated-<AWS::AccountId>-<AWS::Region>"
+    quarantine = "sagelane-dev-quarantine-<AWS::AccountId>-<AWS::Region>"
+    read = ["s3:GetObject", "s3:GetObjectVersion"]
+    write = ["s3:AbortMultipartUpload", "s3:PutObject"]
+    assert access[f"{raw}/incoming/*"] == read
+    assert access[f"{curated}/reports/*"] == write
+    assert access[f"{curated}/data/*"] == write
+    assert access[f"{curated}/_staging/*"] == sorted([*read, *write, "s3:DeleteObject"])
+    assert access[f"{quarantine}/*"] == write
+    assert not any(k.startswith(raw) and k != f"{raw}/incoming/*" for k in access)
 
 
 def test_workflow_logs_everything_and_traces(dev):

@@ -1,0 +1,88 @@
+"""Files above the Lambda limit take the Spark path on the embedded AWS: the real Glue script, local PySpark.
+
+The environment is dev with ``ingest.lambda_max_object_mb: 1``, so a churn export of a few MB is
+routed to ``glue:startJobRun.sync``; the job validates, curates or quarantines, and the workflow ends
+as it does for small files.
+"""
+
+from __future__ import annotations
+
+import io
+
+import boto3
+import polars as pl
+import pytest
+from moto import mock_aws
+
+from sagelane import aws
+from sagelane.local.cloud import MOTO_CONFIG, LocalCloud
+from sagelane.samples import churn_frame, write_frame
+from tests.e2e.test_ingest_workflow import REGION, bucket, drop, keys
+from tests.synth import synthesize
+
+pytestmark = pytest.mark.slow
+ROWS = 30_000  # about 4 MB of CSV: above the 1 MB limit
+
+
+@pytest.fixture(scope="module")
+def small_lambda(root, tmp_path_factory):
+    return synthesize(root, "dev", tmp_path_factory.mktemp("cdk-spark"), ingest={"lambda_max_object_mb": 1})
+
+
+@pytest.fixture
+def cloud(small_lambda, spark, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws(config=MOTO_CONFIG):
+        aws.reset()
+        local = LocalCloud(small_lambda.outdir, stacks=["SageLane-dev-DataLake", "SageLane-dev-Ingest"], region=REGION)
+        local.up()
+        yield local
+        local.down()
+        aws.reset()
+
+
+def entered(execution_arn: str) -> list[str]:
+    history = boto3.client("stepfunctions", region_name=REGION).get_execution_history(executionArn=execution_arn)
+    return [e["stateEnteredEventDetails"]["name"] for e in history["events"] if "stateEnteredEventDetails" in e]
+
+
+def test_a_large_good_file_is_validated_and_curated_by_the_glue_job(cloud, tmp_path):
+    frame = churn_frame(ROWS, seed=11)
+    path = write_frame(frame, tmp_path / "big.csv")
+    assert path.stat().st_size > 1024 * 1024
+    (delivery,) = drop(cloud, "churn", path)
+
+    result = cloud.wait(delivery.execution_arn, timeout=600)
+
+    assert result["status"] == "SUCCEEDED", result
+    steps = entered(delivery.execution_arn)
+    assert "ValidateWithSpark" in steps and "Validate" not in steps and "Curate" not in steps
+    assert steps[-3:] == ["RecordCurated", "AnnounceCurated", "Curated"]
+    s3 = boto3.client("s3", region_name=REGION)
+    parts = keys(bucket("curated"), "data/churn/")
+    assert parts and all(k.endswith(".parquet") and "/ingest_date=" in k for k in parts)
+    table = pl.concat(
+        [pl.read_parquet(io.BytesIO(s3.get_object(Bucket=bucket("curated"), Key=k)["Body"].read())) for k in parts]
+    )
+    assert table.height == ROWS and "phone" not in table.columns
+    # e-mails hashed with the same HMAC as the curate Lambda: 64 hex characters, never the address
+    assert table["email"].drop_nulls().str.len_chars().unique().to_list() == [64]
+    assert keys(bucket("curated"), "_staging/") == []
+    report = [k for k in keys(bucket("curated"), "reports/churn/") if k.endswith("report.json")]
+    assert len(report) == 1
+    assert b'"engine": "spark ' in s3.get_object(Bucket=bucket("curated"), Key=report[0])["Body"].read()
+
+
+def test_a_large_bad_file_is_quarantined_by_the_glue_job_and_notified(cloud, tmp_path):
+    path = write_frame(churn_frame(ROWS, seed=11, defects=True), tmp_path / "big-bad.csv")
+    (delivery,) = drop(cloud, "churn", path)
+
+    result = cloud.wait(delivery.execution_arn, timeout=600)
+
+    assert result["status"] == "FAILED" and result["error"] == "DataValidationFailed", result
+    assert "rules failed" in result["cause"]
+    assert entered(delivery.execution_arn)[-3:] == ["RecordQuarantined", "NotifyRejected", "DataValidationFailed"]
+    names = [k.rsplit("/", 1)[1] for k in keys(bucket("quarantine"), "churn/")]
+    assert names == ["big-bad.csv", "report.html", "report.json"]
+    assert keys(bucket("curated"), "data/") == []
+    assert keys(bucket("raw")) == ["incoming/churn/big-bad.csv"]
