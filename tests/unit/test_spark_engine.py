@@ -125,3 +125,18 @@ def test_text_values_convert_alike_at_the_edges_of_every_type(spark, tmp_path):
     # the pattern gate: what Spark's casts alone would take (3.0 as 3, "1.5d", a bare date as midnight) is refused
     assert [r["n"] for r in spark_rows][:4] == [3, 4, None, None]
     assert spark_rows[6]["x"] is None and spark_rows[7]["t"] is None
+
+
+def test_the_glue_job_imports_no_polars(root):
+    """Glue 5.0 has Spark, pandas and pyarrow but not polars: the job's imports must not reach it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, runpy; sys.modules['polars'] = None; "
+        f"runpy.run_path({str(root / 'glue' / 'validate_job.py')!r}, run_name='check'); "
+        "import sagelane.ingest.spark_job, sagelane.validation.spark; print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
