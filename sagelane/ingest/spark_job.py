@@ -42,7 +42,8 @@ class Storage:
     """Where Spark reads the object and writes the curated Parquet.
 
     ``local_dir`` unset: on Glue, Spark reads and writes S3 itself. Set: the object is downloaded there
-    first and the Parquet written there, then uploaded (the embedded AWS).
+    first and the Parquet written there, then uploaded to the same staging prefix (the embedded AWS).
+    Either way :func:`publish_staged` moves the files into the partition.
     """
 
     local_dir: Path | None = None
@@ -65,24 +66,32 @@ class Storage:
         else:
             target = (self.local_dir / "output").as_uri()
         frame.write.mode("overwrite").option("compression", "zstd").parquet(target)
-        keys = []
-        if self.local_dir is None:
-            listed = s3.list_objects_v2(Bucket=lake.curated_bucket, Prefix=staging).get("Contents", [])
-            parts = sorted(o["Key"] for o in listed if o["Key"].endswith(".parquet"))
-            for i, part in enumerate(parts):
-                key = f"{partition}{obj.run_name}-{i:05d}.parquet"
-                s3.copy({"Bucket": lake.curated_bucket, "Key": part}, lake.curated_bucket, key)
-                keys.append(key)
-            for o in listed:
-                s3.delete_object(Bucket=lake.curated_bucket, Key=o["Key"])
-        else:
-            for i, part in enumerate(sorted((self.local_dir / "output").glob("*.parquet"))):
-                key = f"{partition}{obj.run_name}-{i:05d}.parquet"
-                s3.upload_file(
-                    str(part), lake.curated_bucket, key, ExtraArgs={"ContentType": "application/vnd.apache.parquet"}
-                )
-                keys.append(key)
+        if self.local_dir is not None:  # what Spark on Glue writes to S3 itself
+            for part in sorted((self.local_dir / "output").iterdir()):
+                s3.upload_file(str(part), lake.curated_bucket, staging + part.name)
+        keys = publish_staged(s3, lake.curated_bucket, staging, partition, obj.run_name)
         return keys
+
+
+def publish_staged(s3: Any, bucket: str, staging: str, partition: str, run_name: str) -> list[str]:
+    """Move the Parquet files Spark wrote under ``staging`` into ``partition``, named after the run.
+
+    Athena and Glue read a partition's own files, not its sub-folders, so the files are renamed into it;
+    the staging folder (Spark's markers included) is emptied.
+    """
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=staging)
+    listed = [o["Key"] for page in pages for o in page.get("Contents", [])]  # one file per Spark task
+    keys = []
+    for i, part in enumerate(sorted(k for k in listed if k.endswith(".parquet"))):
+        key = f"{partition}{run_name}-{i:05d}.parquet"
+        s3.copy(
+            {"Bucket": bucket, "Key": part}, bucket, key, ExtraArgs={"ContentType": "application/vnd.apache.parquet"}
+        )
+        keys.append(key)
+    for start in range(0, len(listed), 1000):
+        chunk = [{"Key": k} for k in listed[start : start + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+    return keys
 
 
 def ingest_large_object(
