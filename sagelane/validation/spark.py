@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sagelane.contract import Column, ColumnType, Contract
-from sagelane.errors import InputReadError
+from sagelane.errors import InputReadError, SageLaneError
 from sagelane.validation.preflight import (
     DEFAULT_LIMITS,
     MIB,
@@ -93,6 +94,10 @@ def local_session(cores: int | str = "*") -> SparkSession:
     """A Spark session in local mode, as ``sagelane validate --engine spark`` and the embedded AWS use."""
     from pyspark.sql import SparkSession
 
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        raise SageLaneError(
+            "the Spark engine needs a Java runtime (Java 17): `./dev setup` installs one where apt is available"
+        )
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode needs no network interface
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers (the PII hashing UDF) use this env
     logging = Path(__file__).with_name("log4j2.properties").as_uri()

@@ -140,3 +140,17 @@ def test_the_glue_job_imports_no_polars(root):
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.slow
+def test_cli_validates_with_the_spark_engine(spark, tmp_path, capsys):
+    from sagelane.cli import main
+
+    path = write_frame(churn_frame(500, seed=2, defects=True, as_of=datetime.now(UTC)), tmp_path / "bad.csv")
+    code = main(["validate", str(path), "--dataset", "churn", "--engine", "spark", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert report["engine"].startswith("spark 3.5")
+    assert "column.plan.allowed_values" in report["summary"]["failed_rules"]
+    assert main(["validate", str(path), "--dataset", "churn", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["summary"]["failed_rules"] == report["summary"]["failed_rules"]
