@@ -135,6 +135,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="follow the run; exit 1 if the file is not curated")
     p.add_argument("--timeout", type=float, default=900, help="seconds to wait with --wait (default 900)")
     p.set_defaults(handler=_cmd_data_push)
+    p = data.add_parser(
+        "backfill", help="ingest every file already under a prefix of the raw zone (one ingest run per file)"
+    )
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--prefix", required=True, help="a key prefix under incoming/<dataset>/ in the raw zone")
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.add_argument("--wait", action="store_true", help="wait for the summary; exit 1 if a file was not curated")
+    p.add_argument("--timeout", type=float, default=6 * 3600, help="seconds to wait with --wait")
+    p.set_defaults(handler=_cmd_data_backfill)
 
     p = sub.add_parser("train", help="start training the models of a dataset")
     p.add_argument("dataset", help="dataset name (every model trained on it), or a model name")
@@ -369,6 +378,41 @@ def _cmd_data_push(args: argparse.Namespace) -> int:
         return EXIT_OK
     outcome = follow_ingest(args.env, pushed, timeout=args.timeout)
     return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def _cmd_data_backfill(args: argparse.Namespace) -> int:
+    import json
+    import uuid
+
+    from sagelane import aws
+    from sagelane.config import load_project
+    from sagelane.ingest.backfill import check_prefix
+    from sagelane.runs import wait_for, workflow_arn
+
+    load_project(args.env).contract(args.dataset)  # an unknown dataset fails here
+    prefix = check_prefix(args.dataset, args.prefix)
+    execution = aws.client("stepfunctions").start_execution(
+        stateMachineArn=workflow_arn(args.env, "backfill"),
+        name=f"backfill-{args.dataset}-{uuid.uuid4().hex[:12]}",
+        input=json.dumps({"dataset": args.dataset, "prefix": prefix}),
+    )["executionArn"]
+    print(f"started the backfill of {prefix}: run {execution.rsplit(':', 1)[-1]}")
+    if not args.wait:
+        return EXIT_OK
+    run = wait_for(lambda: execution, timeout=args.timeout)
+    if run.status != "SUCCEEDED":
+        print(f"backfill {run.status}: {run.error}: {run.cause}")
+        return EXIT_FAILED
+    summary = (run.output or {}).get("summary", {})
+    print(
+        f"{summary.get('files', 0):,} file(s): {summary.get('curated', 0):,} curated, "
+        f"{summary.get('quarantined', 0):,} quarantined, {summary.get('refused', 0):,} refused, "
+        f"{summary.get('failed', 0):,} failed, {summary.get('skipped', 0):,} already ingested"
+    )
+    for failure in summary.get("failures", []):
+        print(f"  {failure['outcome']}: {failure['key']}" + (f" ({failure['cause']})" if failure.get("cause") else ""))
+    done = summary.get("curated", 0) + summary.get("skipped", 0)
+    return EXIT_OK if summary.get("files", 0) == done and not summary.get("failures") else EXIT_FAILED
 
 
 def follow_ingest(env: str, pushed, *, timeout: float, out=None):

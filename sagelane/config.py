@@ -52,6 +52,8 @@ class IngestConfig(_Strict):
     # How long a processed object's idempotency record is kept.
     dedup_ttl_days: Annotated[int, Field(ge=1, le=3650)] = 400
     glue: GlueConfig = GlueConfig()
+    # Objects a backfill ingests at once (each is one ingest run; large ones each start a Glue run).
+    backfill_concurrency: Annotated[int, Field(ge=1, le=1000)] = 10
 
     @model_validator(mode="after")
     def _storage_holds_the_data(self) -> IngestConfig:

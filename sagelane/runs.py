@@ -16,7 +16,7 @@ from typing import Any
 from sagelane import aws
 from sagelane.errors import SageLaneError
 
-WORKFLOWS = ("ingest", "train", "deploy")
+WORKFLOWS = ("ingest", "train", "deploy", "backfill")
 
 
 class NotDeployedError(SageLaneError):
@@ -155,7 +155,8 @@ def describe_run(execution_arn: str, *, workflow: str | None = None, with_steps:
 
 def _workflow_of(machine_name: str) -> str:
     lowered = machine_name.lower()
-    return next((w for w in WORKFLOWS if w in lowered), machine_name)
+    # "backfill" first: its machine lives in the Ingest stack, so its name holds "ingest" too
+    return next((w for w in sorted(WORKFLOWS, key=lambda w: w != "backfill") if w in lowered), machine_name)
 
 
 def _json(text: str | None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.constructs.spark_job import SparkValidationJob
 from stacks.data_lake_stack import DataLakeStack
+from step_functions.backfill import build_backfill_definition
 from step_functions.ingest import RESULTS_PREFIX, IngestFunctions, SparkRoute, build_ingest_definition
 
 MIB = 1024 * 1024
@@ -226,6 +227,55 @@ class IngestStack(Stack):
             self.rules[dataset] = rule
 
         publish_workflow(self, env=env, workflow="ingest", state_machine=self.state_machine)
+
+        # Backfill: every object under a prefix through the ingest workflow (Distributed Map).
+        summarize = function("BackfillSummary", "backfill_summary", "Count a backfill's outcomes", 256, {})
+        backfill_logs = logs.LogGroup(self, "BackfillWorkflowLogs", retention=retention, removal_policy=removal)
+        self.backfill = sfn.StateMachine(
+            self,
+            "BackfillWorkflow",
+            comment="SageLane backfill: every object under a prefix of the raw zone through the ingest workflow",
+            definition_body=sfn.DefinitionBody.from_chainable(
+                build_backfill_definition(
+                    self,
+                    raw=raw.bucket,
+                    ingest=self.state_machine,
+                    summarize=summarize.function,
+                    max_concurrency=ingest.backfill_concurrency,
+                )
+            ),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=backfill_logs, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        acknowledge_workflow_role(self.backfill, [summarize.function])
+
+        def executions(machine: sfn.StateMachine, suffix: str) -> str:
+            logical = self.get_logical_id(machine.node.default_child)  # type: ignore[arg-type]
+            name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{logical}"}}]}}]}}'
+            arn = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}{suffix}"
+            return f"AwsSolutions-IAM5[Resource::{arn}]"
+
+        acknowledge(
+            self.backfill.role,
+            executions(self.state_machine, "*"),
+            "DescribeExecution / StopExecution on the ingest runs this backfill starts (startExecution.sync:2); "
+            "their names are generated.",
+        )
+        acknowledge(
+            self.backfill.role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{raw.nag_name}/{settings.INCOMING_PREFIX}/*]",
+            "s3:HeadObject (the object's version) on the incoming folder the backfill lists; keys are not known.",
+        )
+        # CDK puts the Distributed Map's rights on its own executions into a separate policy.
+        map_policy = self.backfill.node.find_child("DistributedMapPolicy")
+        for suffix, what in ((":*", "executions"), ("/*:*", "map runs' executions")):
+            acknowledge(
+                map_policy,
+                executions(self.backfill, suffix),
+                f"The Distributed Map's child {what} of this one backfill workflow, named by Step Functions.",
+            )
+        publish_workflow(self, env=env, workflow="backfill", state_machine=self.backfill)
         CfnOutput(self, "NotificationsTopicArn", value=self.topic.topic_arn)
 
 

@@ -42,9 +42,12 @@ def synthesize(root: Path, env: str, outdir: Path, *, ingest: dict[str, Any] | N
     return Synth(env=env, outdir=outdir, templates=templates, stacks=stacks)
 
 
-def definition(template: dict[str, Any]) -> dict[str, Any]:
-    """The ingest state machine's ASL, with CloudFormation references shown as ``<Ref X>`` strings."""
-    (machine,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+def definition(template: dict[str, Any], name: str = "IngestWorkflow") -> dict[str, Any]:
+    """A state machine's ASL (by logical id prefix), with CloudFormation references shown as ``<Ref X>``."""
+    machines = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::StepFunctions::StateMachine"}
+    if len(machines) > 1:  # the Ingest stack has two (ingest, backfill): pick by logical id
+        machines = {k: r for k, r in machines.items() if k.startswith(name)}
+    (machine,) = machines.values()
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     text = "".join(p if isinstance(p, str) else f"<{json.dumps(p, sort_keys=True)}>".replace('"', "'") for p in parts)
     return json.loads(text)

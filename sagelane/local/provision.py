@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import secrets
 from collections import Counter
 from collections.abc import Callable
@@ -317,6 +318,8 @@ class Provisioner:
         definition = props["DefinitionString"]
         if not isinstance(definition, str):
             definition = json.dumps(definition)
+        # moto's ASL grammar takes the percentage only as a decimal number ("100" is an integer token there)
+        definition = re.sub(r'("ToleratedFailurePercentage":\s*)(\d+)([,}])', r"\g<1>\g<2>.0\g<3>", definition)
         arn = self.client("stepfunctions").create_state_machine(
             name=name, definition=definition, roleArn=ROLE_ARN.format(account=self.account)
         )["stateMachineArn"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -35,6 +36,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resou
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
     StateTaskServiceCallback,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
@@ -185,6 +189,41 @@ class LocalGlueService(StateTaskServiceCallback):
         env.stack.append(description)
 
 
+class LocalStepFunctionsService(StateTaskServiceSfn):
+    """``states:startExecution(.sync/.sync:2)`` as Step Functions runs it.
+
+    moto hands botocore the ASL's names (``StateMachineArn``, ``Input``, ``Name``) where the API has
+    ``stateMachineArn`` / ``input`` / ``name``, passes a ``Name`` of None when the task names none (Step
+    Functions makes a UUID), and reads the answer as ``ExecutionArn`` / ``StartDate`` where botocore gives
+    ``executionArn`` / ``startDate`` (and a datetime the history cannot hold).
+    """
+
+    def _normalise_parameters(self, parameters, boto_service_name=None, service_action_name=None) -> None:
+        super()._normalise_parameters(parameters, boto_service_name, service_action_name)
+        if service_action_name is None:
+            for key in list(parameters):
+                value = parameters.pop(key)
+                if value is not None:
+                    parameters[key[0].lower() + key[1:]] = value
+            parameters.setdefault("name", str(uuid.uuid4()))  # as Step Functions names an unnamed run
+
+    def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials) -> None:
+        super()._eval_service_task(env, resource_runtime_part, normalised_parameters, state_credentials)
+        env.stack.append(_as_step_functions_output(env.stack.pop()))
+
+    def _eval_integration_pattern(self, env, resource_runtime_part, normalised_parameters, state_credentials) -> None:
+        super()._eval_integration_pattern(env, resource_runtime_part, normalised_parameters, state_credentials)
+        env.stack.append(_as_step_functions_output(env.stack.pop()))
+
+
+def _as_step_functions_output(response: object) -> object:
+    """An API answer as the integration hands it over: PascalCase names, dates as text."""
+    response = json.loads(json.dumps(response, default=str))
+    if isinstance(response, dict):
+        return {k[:1].upper() + k[1:]: v for k, v in response.items()}
+    return response
+
+
 _original = state_task_service_factory.state_task_service_for
 
 
@@ -193,6 +232,8 @@ def _service_for(service_name: str):
         return LocalSageMakerService()
     if service_name == "glue":
         return LocalGlueService()
+    if service_name == "states":
+        return LocalStepFunctionsService()
     return _original(service_name)
 
 

@@ -145,7 +145,12 @@ def test_local_up_serves_until_local_down(root, tmp_path):
         assert "sagelane-dev-raw-123456789012-us-east-1" in buckets
         machines = boto3.client("stepfunctions", **env).list_state_machines()["stateMachines"]
         names = sorted(m["name"] for m in machines)
-        assert names == ["SageLane-dev-Ingest-IngestWorkflow58F2BCD4", "sagelane-dev-deploy", "sagelane-dev-train"]
+        assert names == [
+            "SageLane-dev-Ingest-BackfillWorkflow8C37EAB3",
+            "SageLane-dev-Ingest-IngestWorkflow58F2BCD4",
+            "sagelane-dev-deploy",
+            "sagelane-dev-train",
+        ]
         down = subprocess.run(
             [str(script), "local", "down", "--state-dir", str(state)],
             cwd=root,

@@ -31,7 +31,7 @@ def test_one_rule_per_dataset_matches_object_created_under_its_prefix_in_raw(dev
 
 
 def test_rule_targets_the_workflow_with_the_object_version_and_a_dead_letter_queue(dev):
-    (machine_id,) = dev.resources("Ingest", "AWS::StepFunctions::StateMachine")
+    (machine_id,) = [m for m in dev.resources("Ingest", "AWS::StepFunctions::StateMachine") if "IngestWorkflow" in m]
     (queue_id,) = dev.resources("Ingest", "AWS::SQS::Queue")
     for rule in dev.resources("Ingest", "AWS::Events::Rule").values():
         (target,) = rule["Properties"]["Targets"]
@@ -233,7 +233,8 @@ def test_spark_job_role_reaches_only_the_ingest_prefixes(dev):
 
 
 def test_workflow_logs_everything_and_traces(dev):
-    (machine,) = dev.resources("Ingest", "AWS::StepFunctions::StateMachine").values()
+    machines = dev.resources("Ingest", "AWS::StepFunctions::StateMachine")
+    (machine,) = [m for logical, m in machines.items() if logical.startswith("IngestWorkflow")]
     props = machine["Properties"]
     assert props["TracingConfiguration"] == {"Enabled": True}
     assert props["LoggingConfiguration"]["Level"] == "ALL"
@@ -248,3 +249,18 @@ def test_ledger_and_topic_are_encrypted_with_the_lake_key(dev, prod):
         assert "KmsMasterKeyId" in topic["Properties"]
     (prod_table,) = prod.resources("Ingest", "AWS::DynamoDB::Table").values()
     assert prod_table["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_backfill_maps_over_the_prefix_and_runs_the_ingest_workflow_for_each_object(dev):
+    states = definition(dev.template("Ingest"), "BackfillWorkflow")["States"]
+    each = states["IngestEach"]
+    assert each["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert each["ItemReader"]["Resource"].endswith(":states:::s3:listObjectsV2")
+    assert each["ItemReader"]["Parameters"]["Prefix.$"] == "$.prefix"
+    assert each["MaxConcurrency"] == 10  # ingest.backfill_concurrency
+    assert each["ToleratedFailurePercentage"] == 100  # one bad file never stops the others
+    inner = each["ItemProcessor"]["States"]
+    assert inner["Version"]["Resource"].endswith(":states:::aws-sdk:s3:headObject")
+    assert inner["Ingest"]["Resource"].endswith(":states:::states:startExecution.sync:2")
+    assert {c["Next"] for c in inner["Ingest"]["Catch"]} == {"NotIngested"}
+    assert each["Next"] == "Summarize" and states["Summarize"]["Next"] == "Done"

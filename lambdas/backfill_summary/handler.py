@@ -1,0 +1,17 @@
+"""Count a backfill's outcomes: what each object's ingest run ended as."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagelane.ingest.backfill import summarize
+
+logger = Logger()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    summary = summarize(event.get("results", []))
+    logger.info("backfill summarized", extra={k: v for k, v in summary.items() if k != "failures"})
+    return summary

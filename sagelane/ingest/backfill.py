@@ -1,0 +1,69 @@
+"""Backfills: the summary the backfill workflow ends with, and what the CLI checks before starting one."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from sagelane.errors import SageLaneError
+from sagelane.settings import INCOMING_PREFIX
+
+MAX_LISTED_FAILURES = 20
+# How each ingest run's end reads in a summary (the run's error names, see step_functions/ingest.py).
+OUTCOMES = {
+    "ingested": "curated",
+    "already_ingested": "skipped",  # the ledger has this version (curated or quarantined by an earlier run)
+    "DataValidationFailed": "quarantined",
+    "FileTooLarge": "refused",
+}
+KINDS = ("curated", "quarantined", "refused", "failed", "skipped")
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per outcome (:data:`KINDS`) and the first files that were not curated.
+
+    An object whose ingest run failed arrives as ``States.TaskFailed`` with the run's description as the
+    cause; its own error (``DataValidationFailed``...) is read from there.
+    """
+    counts: Counter[str] = Counter()
+    failures = []
+    for result in results:
+        result = result or {}  # an iteration that failed outright (past every Catch) has no output
+        outcome = result.get("outcome", "")
+        if outcome not in OUTCOMES:
+            outcome = _run_error(result.get("cause")) or outcome
+        kind = OUTCOMES.get(outcome, "failed")
+        counts[kind] += 1
+        if kind not in ("curated", "skipped") and len(failures) < MAX_LISTED_FAILURES:
+            cause = result.get("cause")
+            failures.append(
+                {"key": result.get("key"), "outcome": outcome, "cause": str(cause)[:300] if cause else None}
+            )
+    return {
+        "files": len(results),
+        **{k: counts[k] for k in KINDS},
+        "failures": failures,
+    }
+
+
+def _run_error(cause: Any) -> str | None:
+    try:
+        described = json.loads(cause) if isinstance(cause, str) else None
+    except ValueError:
+        return None
+    if isinstance(described, dict):
+        return described.get("Error") or described.get("error")
+    return None
+
+
+def check_prefix(dataset: str, prefix: str) -> str:
+    """The prefix to backfill, which must lie under the dataset's incoming folder (its contract applies)."""
+    expected = f"{INCOMING_PREFIX}/{dataset}/"
+    prefix = prefix.removeprefix("/")
+    if not (prefix + "/").startswith(expected) and prefix != expected.rstrip("/"):
+        raise SageLaneError(
+            f"prefix {prefix!r} is not under {expected!r}: a backfill of dataset {dataset} reads that folder "
+            "of the raw zone (copy the files there first)"
+        )
+    return prefix
