@@ -8,6 +8,8 @@ handlers from the synthesized code assets.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -23,16 +25,23 @@ from tests.corpus import BAD_FILES
 REGION = "us-east-1"
 
 
-@pytest.fixture
-def cloud(dev, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+@contextmanager
+def ingest_cloud(outdir: Path) -> Iterator[LocalCloud]:
+    """The DataLake and Ingest stacks of a synthesized assembly, up on moto (callers set the region)."""
     with mock_aws(config=MOTO_CONFIG):
         aws.reset()
-        local = LocalCloud(dev.outdir, stacks=["SageLane-dev-DataLake", "SageLane-dev-Ingest"], region=REGION)
+        local = LocalCloud(outdir, stacks=["SageLane-dev-DataLake", "SageLane-dev-Ingest"], region=REGION)
         local.up()
         yield local
         local.down()
         aws.reset()
+
+
+@pytest.fixture
+def cloud(dev, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with ingest_cloud(dev.outdir) as local:
+        yield local
 
 
 @pytest.fixture

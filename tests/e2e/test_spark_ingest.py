@@ -13,12 +13,9 @@ import io
 import boto3
 import polars as pl
 import pytest
-from moto import mock_aws
 
-from sagelane import aws
-from sagelane.local.cloud import MOTO_CONFIG, LocalCloud
 from sagelane.samples import churn_frame, write_frame
-from tests.e2e.test_ingest_workflow import REGION, bucket, drop, keys
+from tests.e2e.test_ingest_workflow import REGION, bucket, drop, ingest_cloud, keys
 from tests.synth import synthesize
 
 pytestmark = pytest.mark.slow
@@ -33,13 +30,8 @@ def small_lambda(root, tmp_path_factory):
 @pytest.fixture
 def cloud(small_lambda, spark, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws(config=MOTO_CONFIG):
-        aws.reset()
-        local = LocalCloud(small_lambda.outdir, stacks=["SageLane-dev-DataLake", "SageLane-dev-Ingest"], region=REGION)
-        local.up()
+    with ingest_cloud(small_lambda.outdir) as local:
         yield local
-        local.down()
-        aws.reset()
 
 
 def entered(execution_arn: str) -> list[str]:
