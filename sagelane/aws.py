@@ -35,7 +35,7 @@ def client(service: str) -> Any:
             kwargs.update(aws_access_key_id="sagelane-local", aws_secret_access_key="sagelane-local")
         if session.region_name is None:
             kwargs["region_name"] = LOCAL_REGION
-    return session.client(service, config=_CONFIG, **kwargs)  # type: ignore[call-overload]
+    return session.client(service, config=_CONFIG, **kwargs)
 
 
 def reset() -> None:

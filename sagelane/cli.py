@@ -8,6 +8,7 @@ shows one). Imports are lazy so that ``sagelane validate`` starts quickly.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from datetime import UTC
@@ -514,7 +515,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return EXIT_OK
     ok = True
     for name, execution in started:
-        run = wait_for(lambda execution=execution: execution, timeout=args.timeout)
+        run = wait_for(functools.partial(str, execution), timeout=args.timeout)
         registered = run.status == "SUCCEEDED" and run.end_state == "Registered"
         ok &= registered
         detail = (run.output or {}).get("registered", {}) if run.output else {}

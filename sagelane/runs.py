@@ -184,7 +184,7 @@ def _steps(sfn: Any, execution_arn: str) -> Iterator[Step]:
             open_steps.append(step)
             yield step
         elif open_steps and kind.endswith("Failed") and kind != "ExecutionFailed":
-            details = next((v for k, v in event.items() if k.endswith("FailedEventDetails")), {})
+            details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("FailedEventDetails")), {})
             open_steps[-1].status = "failed"
             open_steps[-1].error = details.get("error")
             open_steps[-1].cause = details.get("cause")

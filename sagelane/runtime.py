@@ -31,12 +31,12 @@ def packaged_contract(dataset: str, folder: Path | None = None) -> Contract:
     (the embedded AWS points at the staged package in the cloud assembly).
     """
     from importlib.resources import files
+    from importlib.resources.abc import Traversable
 
-    if folder is None:
-        folder = files("sagelane") / PACKAGED_CONTRACTS  # type: ignore[assignment]
-    entry = folder / f"{dataset}.json"
+    where: Traversable = files("sagelane") / PACKAGED_CONTRACTS if folder is None else folder
+    entry = where / f"{dataset}.json"
     if not entry.is_file():
-        known = ", ".join(sorted(p.name.removesuffix(".json") for p in folder.iterdir())) if folder.is_dir() else ""
+        known = ", ".join(sorted(p.name.removesuffix(".json") for p in where.iterdir())) if where.is_dir() else ""
         raise UnknownDatasetError(f"no contract for dataset {dataset!r} in this job (known: {known or 'none'})")
     return Contract.model_validate_json(entry.read_text(encoding="utf-8"))
 

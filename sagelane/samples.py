@@ -157,7 +157,7 @@ def write_frame(frame: pl.DataFrame, out: Path) -> Path:
         import gzip
 
         with gzip.open(out, "wb", compresslevel=6) as fh:
-            frame.write_csv(fh)  # type: ignore[arg-type]
+            frame.write_csv(fh)  # type: ignore[call-overload]  # polars' stubs miss GzipFile; it writes to any binary file
     elif name.endswith(".csv"):
         frame.write_csv(out)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -15,8 +15,9 @@ from constructs import Construct
 from sagelane.catalog import PARQUET_STORAGE, glue_columns, partition_keys, table_name
 from sagelane.config import Project
 from sagelane.settings import CURATED_DATA_PREFIX
+from stacks.constructs.common import allow_cloudwatch_logs
 from stacks.constructs.grants import Zone
-from stacks.constructs.nag import acknowledge
+from stacks.constructs.nag import acknowledge, skip_checkov
 from stacks.constructs.secure_bucket import SecureBucket
 
 
@@ -27,6 +28,15 @@ def lake_bucket_name(env: str, zone: str, *, account: str = Aws.ACCOUNT_ID, regi
     CloudFormation export, so the lake can evolve without export locks.
     """
     return f"sagelane-{env}-{zone}-{account}-{region}"
+
+
+# checkov findings on CDK's bucket-notifications handler, which runs only while CloudFormation deploys the stack.
+CDK_HANDLER_SKIPS = {
+    "CKV_AWS_115": "runs once per deployment; reserved concurrency would only take capacity from the account.",
+    "CKV_AWS_116": "CloudFormation invokes it synchronously and fails the deployment on error; a DLQ holds nothing.",
+    "CKV_AWS_117": "it calls only the S3 API; a VPC would need endpoints or a NAT gateway for no isolation gained.",
+    "CKV_AWS_173": "it has no environment variables to encrypt.",
+}
 
 
 class DataLakeStack(Stack):
@@ -71,6 +81,22 @@ class DataLakeStack(Stack):
             "AwsSolutions-S1",
             "This is the access-log bucket of the lake; logging its own accesses into itself would loop.",
         )
+        skip_checkov(
+            self.access_logs,
+            "CKV_AWS_18",
+            "This is the access-log bucket of the lake; logging its own accesses into itself would loop.",
+        )
+        # The kit's log groups (Lambda functions, workflows; CloudFormation names them after their stack) are
+        # encrypted with the lake key: what handlers log about rows and files is data too.
+        allow_cloudwatch_logs(
+            self.key,
+            log_groups=self.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=f"SageLane-{env}-*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+        )
 
         self.bucket_names: dict[str, str] = {}
 
@@ -111,6 +137,8 @@ class DataLakeStack(Stack):
                 "CDK's own custom resource that switches on EventBridge delivery for the raw bucket at deploy "
                 "time; the managed policy only lets it write its own logs.",
             )
+            for check, reason in CDK_HANDLER_SKIPS.items():
+                skip_checkov(notifications_handler, check, f"CDK's own deploy-time custom resource handler: {reason}")
         self.curated = zone("Curated", noncurrent_version_days=config.lake.raw_noncurrent_version_days)
         self.quarantine = zone(
             "Quarantine",

@@ -16,7 +16,7 @@ from constructs import Construct
 from sagelane import settings
 from sagelane.config import Project
 from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow
-from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
+from stacks.constructs.nag import acknowledge, acknowledge_workflow_role, skip_checkov
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.constructs.spark_job import SparkValidationJob
 from stacks.data_lake_stack import DataLakeStack
@@ -77,6 +77,7 @@ class IngestStack(Stack):
                 timeout=Duration.seconds(ingest.lambda_timeout_s),
                 ephemeral_storage_mb=ingest.ephemeral_storage_mb,
                 log_retention=retention,
+                log_key=lake.key,
                 removal_policy=removal,
             )
 
@@ -141,7 +142,9 @@ class IngestStack(Stack):
             removal_policy=removal,
         )
 
-        log_group = logs.LogGroup(self, "IngestWorkflowLogs", retention=retention, removal_policy=removal)
+        log_group = logs.LogGroup(
+            self, "IngestWorkflowLogs", retention=retention, removal_policy=removal, encryption_key=lake.key
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "IngestWorkflow",
@@ -189,6 +192,12 @@ class IngestStack(Stack):
             "AwsSolutions-SQS3",
             "This queue is itself the dead-letter queue of the ingest rules; it has no DLQ of its own.",
         )
+        skip_checkov(
+            self.dead_letters,
+            "CKV_AWS_27",
+            "Encrypted at rest with SQS-managed keys (checkov recognises only a KMS key id); it holds S3 event "
+            "envelopes (bucket, key, size), and a customer key would have to let EventBridge use the lake key.",
+        )
         self.rules: dict[str, events.Rule] = {}
         for dataset in project.contracts:
             rule = events.Rule(
@@ -230,7 +239,9 @@ class IngestStack(Stack):
 
         # Backfill: every object under a prefix through the ingest workflow (Distributed Map).
         summarize = function("BackfillSummary", "backfill_summary", "Count a backfill's outcomes", 256, {})
-        backfill_logs = logs.LogGroup(self, "BackfillWorkflowLogs", retention=retention, removal_policy=removal)
+        backfill_logs = logs.LogGroup(
+            self, "BackfillWorkflowLogs", retention=retention, removal_policy=removal, encryption_key=lake.key
+        )
         self.backfill = sfn.StateMachine(
             self,
             "BackfillWorkflow",
@@ -265,7 +276,8 @@ class IngestStack(Stack):
         acknowledge(
             self.backfill.role,
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{raw.nag_name}/{settings.INCOMING_PREFIX}/*]",
-            "s3:HeadObject (the object's version) on the incoming folder the backfill lists; keys are not known.",
+            "s3:GetObject (HeadObject: the object's version) on the incoming folder the backfill lists; "
+            "keys are not known.",
         )
         # CDK puts the Distributed Map's rights on its own executions into a separate policy.
         map_policy = self.backfill.node.find_child("DistributedMapPolicy")

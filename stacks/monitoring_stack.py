@@ -10,6 +10,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from sagelane import settings
@@ -62,6 +63,21 @@ class MonitoringStack(Stack):
             self, display_name=f"SageLane {env} monitoring", key=lake.key, emails=config.notifications.emails
         )
         layers = [dependency_layer(self, "Dependencies", root=project.root), powertools_layer(self, "Powertools")]
+        # The schedules invoke the drift monitor asynchronously: a run that fails after Lambda's retries lands
+        # here, and the alarm below tells the operators.
+        self.failed_checks = sqs.Queue(
+            self,
+            "FailedDriftChecks",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=lake.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.failed_checks,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the drift monitor; it has no DLQ of its own.",
+        )
         self.monitor = PythonFunction(
             self,
             "DriftMonitor",
@@ -77,9 +93,28 @@ class MonitoringStack(Stack):
             memory_mb=1024,
             timeout=Duration.minutes(5),
             log_retention=log_retention(config.logging.retention_days),
+            log_key=lake.key,
             removal_policy=removal,
+            dead_letter_queue=self.failed_checks,
         )
         fn = self.monitor.function
+        # CDK grants sqs:SendMessage for the dead-letter queue; SSE-KMS needs these two on the queue's key.
+        lake.key.grant(fn, "kms:GenerateDataKey", "kms:Decrypt")
+        notify_on_change(
+            cloudwatch.Alarm(
+                self,
+                "DriftCheckFailed",
+                alarm_name=f"sagelane-{env}-drift-check-failed",
+                alarm_description="A scheduled drift check failed after Lambda's retries; its event is in the "
+                "FailedDriftChecks queue and the error in the DriftMonitor function's logs.",
+                metric=self.failed_checks.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            self.topic,
+        )
         artifacts.grant_read(fn, "capture/*")
         artifacts.grant_read(fn, f"{LABELS_PREFIX}/*")
         artifacts.grant_read(fn, "training/*")  # the baseline inside the live version's model.tar.gz

@@ -141,6 +141,7 @@ class ServingStack(Stack):
                 memory_mb=512,
                 timeout=Duration.minutes(2),
                 log_retention=retention,
+                log_key=lake.key,
                 removal_policy=removal,
             )
 
@@ -165,7 +166,9 @@ class ServingStack(Stack):
 
         # --- the workflow ---
         machine_name = f"sagelane-{env}-deploy"
-        log_group = logs.LogGroup(self, "DeployWorkflowLogs", retention=retention, removal_policy=removal)
+        log_group = logs.LogGroup(
+            self, "DeployWorkflowLogs", retention=retention, removal_policy=removal, encryption_key=lake.key
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "DeployWorkflow",

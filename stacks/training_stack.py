@@ -134,6 +134,7 @@ class TrainingStack(Stack):
                 timeout=Duration.minutes(15),
                 ephemeral_storage_mb=config.ingest.ephemeral_storage_mb,
                 log_retention=retention,
+                log_key=lake.key,
                 removal_policy=removal,
             )
 
@@ -189,7 +190,9 @@ class TrainingStack(Stack):
 
         # --- the workflow ---
         machine_name = f"sagelane-{env}-train"
-        log_group = logs.LogGroup(self, "TrainWorkflowLogs", retention=retention, removal_policy=removal)
+        log_group = logs.LogGroup(
+            self, "TrainWorkflowLogs", retention=retention, removal_policy=removal, encryption_key=lake.key
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "TrainWorkflow",

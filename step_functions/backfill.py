@@ -39,6 +39,8 @@ def build_backfill_definition(
         "Version",
         service="s3",
         action="headObject",
+        # HeadObject is authorised by s3:GetObject; CDK's default (s3:headObject) is no IAM action at all.
+        iam_action="s3:GetObject",
         parameters={"Bucket": raw.bucket_name, "Key": s("$.key")},
         iam_resources=[raw.arn_for_objects(f"{settings.INCOMING_PREFIX}/*")],
         result_selector={"version_id": s("$.VersionId")},

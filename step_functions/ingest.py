@@ -280,6 +280,7 @@ def build_ingest_definition(
             "ReadSparkVerdict",
             service="s3",
             action="getObject",
+            iam_action="s3:GetObject",
             parameters={"Bucket": spark.results.bucket_name, "Key": result_key},
             iam_resources=[spark.results.arn_for_objects(f"{RESULTS_PREFIX}/*")],
             result_selector={"document": sfn.JsonPath.string_to_json(s("$.Body"))},

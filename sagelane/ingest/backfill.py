@@ -27,7 +27,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     cause; its own error (``DataValidationFailed``...) is read from there.
     """
     counts: Counter[str] = Counter()
-    failures = []
+    failures: list[dict[str, Any]] = []
     for result in results:
         result = result or {}  # an iteration that failed outright (past every Catch) has no output
         outcome = result.get("outcome", "")

@@ -157,7 +157,7 @@ def protect_pii(frame: DataFrame, contract: Contract, salt: Any) -> DataFrame:
 
 
 def _hasher(key: bytes):  # -> Callable[[pandas.Series], pandas.Series]
-    def keyed(values):  # type: ignore[no-untyped-def]
+    def keyed(values):
         return values.map(
             lambda v: None if v is None else hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()
         )

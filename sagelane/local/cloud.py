@@ -122,7 +122,7 @@ class LocalCloud:
         # moto told us *that* some rule matched; find which ones with moto's own matcher.
         from moto.events.models import EventPattern
 
-        return [r for r in self.provisioner.rules if EventPattern.load(json.dumps(r.pattern)).matches_event(event)]
+        return [r for r in self.provisioner.rules if EventPattern.load(json.dumps(r.pattern)).matches_event(event)]  # type: ignore[arg-type]
 
     def _deliver(self, rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> Delivery:
         body = transform(event, target)

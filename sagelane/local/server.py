@@ -14,6 +14,7 @@ import socket
 import threading
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -21,6 +22,9 @@ from sagelane import aws
 from sagelane.errors import SageLaneError
 from sagelane.local.cloud import MOTO_CONFIG, LocalCloud
 from sagelane.local.provision import Summary
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 log = logging.getLogger("sagelane.local")
 
@@ -47,7 +51,7 @@ class EmbeddedAWS:
         self.endpoint = ""
         self.cloud: LocalCloud | None = None
         self.summary: Summary | None = None
-        self._server = None
+        self._server: ThreadedMotoServer | None = None
         self._stop = threading.Event()
         self._pump: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
@@ -57,7 +61,7 @@ class EmbeddedAWS:
         from moto.server import ThreadedMotoServer
 
         for service, settings in MOTO_CONFIG.items():
-            default_user_config.setdefault(service, {}).update(settings)  # type: ignore[misc, arg-type]
+            default_user_config.setdefault(service, {}).update(settings)  # type: ignore[misc]  # moto types its config as a TypedDict
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         # moto logs every Fail state as an error; here a failed run is an outcome, reported as such
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)

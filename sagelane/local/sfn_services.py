@@ -80,7 +80,8 @@ CREATE_TRAINING_JOB_PARAMETERS = {
 
 class LocalSageMakerService(StateTaskServiceCallback):
     def __init__(self) -> None:
-        super().__init__(supported_integration_patterns={ResourceCondition.Sync})
+        # moto annotates the set as holding the class; its members are its string constants
+        super().__init__(supported_integration_patterns={ResourceCondition.Sync})  # type: ignore[arg-type]
 
     def _get_supported_parameters(self) -> set[str] | None:
         return CREATE_TRAINING_JOB_PARAMETERS
@@ -123,7 +124,7 @@ def _task_failed(service: StateTaskService, env, description: dict) -> FailureEv
             env=env,
             error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
             event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(
+            event_details=EventDetails(  # type: ignore[typeddict-item]  # moto's TypedDict is total; AWS sends one key
                 taskFailedEventDetails=TaskFailedEventDetails(
                     resource=service._get_sfn_resource(),
                     resourceType=service._get_sfn_resource_type(),
@@ -153,7 +154,8 @@ START_JOB_RUN_PARAMETERS = {
 
 class LocalGlueService(StateTaskServiceCallback):
     def __init__(self) -> None:
-        super().__init__(supported_integration_patterns={ResourceCondition.Sync})
+        # moto annotates the set as holding the class; its members are its string constants
+        super().__init__(supported_integration_patterns={ResourceCondition.Sync})  # type: ignore[arg-type]
 
     def _get_supported_parameters(self) -> set[str] | None:
         return START_JOB_RUN_PARAMETERS
@@ -256,7 +258,7 @@ def install() -> None:
     object's body is text, not a stream.
     """
     aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _sdk_task_with_text_bodies  # type: ignore[method-assign]
-    state_task_factory.state_task_service_for = _service_for  # type: ignore[assignment]
-    state_task_service_factory.state_task_service_for = _service_for  # type: ignore[assignment]
-    StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["applicationautoscaling"] = "application-autoscaling"  # type: ignore[index]
+    state_task_factory.state_task_service_for = _service_for
+    state_task_service_factory.state_task_service_for = _service_for
+    StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["applicationautoscaling"] = "application-autoscaling"
     aws_sdk._SERVICE_ERROR_NAMES.update({"sagemaker": "SageMaker", "applicationautoscaling": "ApplicationAutoScaling"})

@@ -222,8 +222,8 @@ def live_quality(
                 continue
             truth_values.append(t)
             predicted.append(p)
-        value = regression(metric, truth_values, predicted) if len(truth_values) >= max(min_rows, 1) else None
-        return Quality(metric, value, len(truth_values), unmatched, unknown)
+        measured = regression(metric, truth_values, predicted) if len(truth_values) >= max(min_rows, 1) else None
+        return Quality(metric, measured, len(truth_values), unmatched, unknown)
     if metric not in CLASSIFICATION_METRICS:
         raise ValueError(
             f"no live computation of {metric!r}: one of {sorted(CLASSIFICATION_METRICS | REGRESSION_METRICS)}"

@@ -154,4 +154,4 @@ def serve_in_thread(loaded: LoadedModel, port: int = 0) -> tuple[ThreadingHTTPSe
     server = make_server(loaded, port=port)
     threading.Thread(target=server.serve_forever, name="sagelane-serve", daemon=True).start()
     host, bound = server.server_address[:2]
-    return server, f"http://{host}:{bound}"
+    return server, f"http://{host!s}:{bound}"

@@ -49,7 +49,8 @@ def serve(*, env: str, model: str, version: int | None, port: int, model_dir: Pa
         host, bound = server.server_address[:2]
         threading.Thread(target=server.serve_forever, daemon=True).start()
         print(
-            f"serving {label} ready at http://{host}:{bound}  (GET /ping, POST /invocations; Ctrl-C stops)", flush=True
+            f"serving {label} ready at http://{host!s}:{bound}  (GET /ping, POST /invocations; Ctrl-C stops)",
+            flush=True,
         )
         try:
             wait_until_stopped()

@@ -179,7 +179,7 @@ def decide(result: dict[str, Any], champion: dict[str, Any] | None, tolerance: f
     if candidate is None:
         return False, f"the primary metric {metric} was not measured"
     reference = (champion or {}).get("metrics", {}).get(metric)
-    if reference is None:
+    if champion is None or reference is None:
         return True, f"{metric} {candidate:.4f} meets the thresholds; no champion to beat"
     lower = metric in LOWER_IS_BETTER
     ok = candidate <= reference + tolerance if lower else candidate >= reference - tolerance

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import polars as pl
 
@@ -43,7 +44,7 @@ from sagelane.validation.rules import (
 )
 
 ENGINE = f"polars {pl.__version__}"
-_TARGET_DTYPES = {
+_TARGET_DTYPES: dict[ColumnType, pl.DataType | type[pl.DataType]] = {
     ColumnType.STRING: pl.String,
     ColumnType.INTEGER: pl.Int64,
     ColumnType.FLOAT: pl.Float64,
@@ -276,10 +277,10 @@ def _count_everything(frame: pl.DataFrame, typed: pl.DataFrame, columns: list[Co
     for c in columns:
         key = c.name + "\x00"
         if key + "counts" in counts:
-            value_counts = counts.pop(key + "counts")
-            counts[key + "top"] = [(str(v[c.name]), int(v["n"])) for v in value_counts[:TOP_VALUES]]  # type: ignore[index]
+            value_counts = cast("list[dict[str, Any]]", counts.pop(key + "counts"))
+            counts[key + "top"] = [(str(v[c.name]), int(v["n"])) for v in value_counts[:TOP_VALUES]]
         if key + "histogram" in counts:
-            counts[key + "histogram"] = [int(n) for n in counts[key + "histogram"]]  # type: ignore[union-attr]
+            counts[key + "histogram"] = [int(n) for n in cast("list[int]", counts[key + "histogram"])]
     return counts
 
 

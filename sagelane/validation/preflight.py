@@ -80,7 +80,7 @@ class Source:
 
         def open_body() -> BinaryIO:
             body = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"]
-            return io.BufferedReader(_Counted(body), buffer_size=MIB)  # type: ignore[return-value]
+            return io.BufferedReader(_Counted(body), buffer_size=MIB)
 
         return cls(name=key.rsplit("/", 1)[-1], size=size, open=open_body)
 
@@ -189,7 +189,7 @@ def inflate(source: Source, limits: Limits, out: BinaryIO | None) -> int:
     written = 0
     with source.open() as raw:
         counted = _Counted(raw)
-        with gzip.GzipFile(fileobj=counted, mode="rb") as src:  # type: ignore[arg-type]
+        with gzip.GzipFile(fileobj=counted, mode="rb") as src:
             try:
                 while chunk := src.read(4 * MIB):
                     written += len(chunk)

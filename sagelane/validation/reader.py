@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -92,7 +92,7 @@ def _read_text(path: Path, kind: str, fmt: str, header: list[str] | None, contra
         for c in contract.columns
         if c.type in _POLARS_READ_TYPES and c.name in header
     }
-    options = dict(
+    options: dict[str, Any] = dict(
         separator=contract.format.delimiter,
         has_header=True,
         infer_schema=False,

@@ -99,7 +99,7 @@ def coercion(target: ColumnType, kind: Kind) -> Coercion:
 
 def allowed_values(c: Column) -> list[object]:
     """The allowed values in the column's type (strings for string columns, as the contract may say 1)."""
-    values = list(c.allowed_values or [])
+    values: list[object] = list(c.allowed_values or [])
     return [str(v) for v in values] if c.type is ColumnType.STRING else values
 
 

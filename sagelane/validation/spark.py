@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sagelane.contract import Column, ColumnType, Contract
 from sagelane.errors import InputReadError, SageLaneError
@@ -502,8 +502,8 @@ def _count_everything(
     for c in present:
         if c.type is ColumnType.DATETIME:
             for field in ("min", "max"):
-                micros = counts[c.name + "\x00" + field]
-                counts[c.name + "\x00" + field] = None if micros is None else _EPOCH + timedelta(microseconds=micros)  # type: ignore[operator]
+                micros = cast("int | None", counts[c.name + "\x00" + field])
+                counts[c.name + "\x00" + field] = None if micros is None else _EPOCH + timedelta(microseconds=micros)
     rows = int(counts.pop("\x00rows"))  # type: ignore[call-overload]
     return counts, rows
 

@@ -3,7 +3,7 @@ the right to put metrics."""
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, RemovalPolicy
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -22,6 +22,19 @@ def notification_topic(scope: Construct, *, display_name: str, key: kms.IKey, em
     for address in emails:
         topic.add_subscription(subscriptions.EmailSubscription(address))
     return topic
+
+
+def allow_cloudwatch_logs(key: kms.Key, *, log_groups: str) -> None:
+    """Let CloudWatch Logs encrypt the log groups matching ``log_groups`` (a log-group ARN pattern) with ``key``."""
+    stack = Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            resources=["*"],
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+        )
+    )
 
 
 def notify_on_change(alarm: cloudwatch.Alarm, topic: sns.ITopic) -> cloudwatch.Alarm:

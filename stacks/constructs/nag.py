@@ -1,10 +1,10 @@
-"""cdk-nag acknowledgements: one finding at a time, always with the reason."""
+"""Scanner acknowledgements (cdk-nag at synth, checkov on the templates): one finding at a time, with the reason."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
@@ -21,6 +21,23 @@ def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
     if len(reason.strip()) < 20:
         raise ValueError(f"{finding}: the reason must explain why the finding is acceptable")
     Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
+def skip_checkov(construct: IConstruct, check: str, reason: str) -> None:
+    """Skip one checkov check (e.g. ``CKV_AWS_117``) on the resource ``construct`` synthesizes, with the reason.
+
+    checkov reads the skip from the resource's ``Metadata.checkov.skip``; it applies to that resource only.
+    """
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{construct.node.path}: checkov skips go on a CloudFormation resource")
+    if not check.startswith("CKV_"):
+        raise ValueError(f"{check}: not a checkov check id")
+    if len(reason.strip()) < 20:
+        raise ValueError(f"{check}: the reason must explain why the finding is acceptable")
+    metadata = resource.get_metadata("checkov") or {}
+    skips = [s for s in metadata.get("skip", []) if s["id"] != check]
+    resource.add_metadata("checkov", {**metadata, "skip": [*skips, {"id": check, "comment": reason}]})
 
 
 def acknowledge_workflow_role(machine: sfn.StateMachine, functions: Iterable[lambda_.IFunction]) -> None:

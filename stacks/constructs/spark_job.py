@@ -18,6 +18,7 @@ from constructs import Construct
 
 from sagelane import settings
 from sagelane.config import Project
+from stacks.constructs.common import allow_cloudwatch_logs
 from stacks.constructs.grants import Zone
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.python_function import stage_package
@@ -106,14 +107,7 @@ class SparkValidationJob(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}},
-            )
-        )
+        allow_cloudwatch_logs(self.key, log_groups=logs_arn)
         self.key.grant(self.role, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
         security = glue.CfnSecurityConfiguration(
             self,
