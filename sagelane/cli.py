@@ -213,7 +213,7 @@ def _parser() -> argparse.ArgumentParser:
 
     runs = sub.add_parser("runs", help="workflow runs").add_subparsers(metavar="ACTION")
     p = runs.add_parser("list", help="recent runs, newest first")
-    p.add_argument("--workflow", choices=["ingest", "train", "deploy"])
+    p.add_argument("--workflow", choices=["ingest", "train", "deploy", "backfill"])
     p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
@@ -223,6 +223,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_runs_show)
+    p = sub.add_parser(
+        "doctor",
+        help="check a deployed environment (stacks, buckets, alarms, endpoints, runs) and say how to fix it",
+    )
+    p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV))
+    p.add_argument(
+        "--assembly",
+        type=Path,
+        default=None,
+        help="cloud assembly to compare the deployed templates with (default: cdk.out, when it exists)",
+    )
+    p.add_argument("--runs", type=int, default=25, help="recent runs to read per workflow (default 25)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_doctor)
     return parser
 
 
@@ -559,25 +573,10 @@ def _cmd_models_deploy(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
-def _live_version(env: str, model: str) -> int | None:
-    """The version the model's endpoint serves (its config is named ``<endpoint>-v<N>-<run>``), if any."""
-    import re
-
-    from sagelane import aws
-    from sagelane.client import endpoint_name
-
-    sagemaker = aws.client("sagemaker")
-    try:
-        config = sagemaker.describe_endpoint(EndpointName=endpoint_name(env, model))["EndpointConfigName"]
-    except sagemaker.exceptions.ClientError:
-        return None
-    match = re.search(r"-v(\d+)-[0-9a-f]{8}$", config)
-    return int(match.group(1)) if match else None
-
-
 def _cmd_models_list(args: argparse.Namespace) -> int:
     import json
 
+    from sagelane.client import live_version
     from sagelane.config import load_project
     from sagelane.registry import list_versions
 
@@ -591,7 +590,7 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
     if not versions:
         print(f"{args.model} has no versions yet (sagelane train {config.model(args.model).dataset})")
         return EXIT_OK
-    live = _live_version(args.env, args.model)
+    live = live_version(args.env, args.model)
     print(f"{'VERSION':>7}  {'STATUS':<22} {'CREATED (UTC)':<20} {primary:>10}  {'LIVE':<4}  TRAINING JOB")
     for v in versions:
         created = v.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if v.created else "-"
@@ -811,3 +810,21 @@ def _expand_run_id(env: str, prefix: str) -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --- doctor --------------------------------------------------------------------------------------
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from sagelane.config import find_root, load_project
+    from sagelane.doctor import diagnose
+
+    project = load_project(args.env)
+    assembly = args.assembly
+    if assembly is None and (find_root() / "cdk.out").is_dir():
+        assembly = find_root() / "cdk.out"
+    diagnosis = diagnose(project.config, assembly=assembly, runs=args.runs)
+    print(json.dumps(diagnosis.to_dict(), indent=2) if args.json else diagnosis.render())
+    return EXIT_OK if diagnosis.healthy else EXIT_FAILED

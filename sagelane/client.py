@@ -9,6 +9,7 @@ model's own message (which names the field) and status.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from sagelane import aws
@@ -25,6 +26,17 @@ class PredictionError(SageLaneError):
 
 def endpoint_name(env: str, model: str) -> str:
     return f"sagelane-{env}-{model}"
+
+
+def live_version(env: str, model: str) -> int | None:
+    """The version the model's endpoint serves (its config is named ``<endpoint>-v<N>-<run>``), if any."""
+    sagemaker = aws.client("sagemaker")
+    try:
+        config = sagemaker.describe_endpoint(EndpointName=endpoint_name(env, model))["EndpointConfigName"]
+    except sagemaker.exceptions.ClientError:
+        return None
+    match = re.search(r"-v(\d+)-[0-9a-f]{8}$", config)
+    return int(match.group(1)) if match else None
 
 
 class Predictor:

@@ -17,6 +17,9 @@ from sagelane.errors import ConfigError, ContractError, UnknownDatasetError, Unk
 ENV_PATTERN = r"^[a-z][a-z0-9-]{0,9}$"  # short: it is part of bucket names
 
 
+STACK_PARTS = ("DataLake", "Ingest", "Training", "Serving", "Monitoring")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -265,6 +268,14 @@ class EnvConfig(_Strict):
 
     def models_of(self, dataset: str) -> list[ModelConfig]:
         return [m for m in self.models if m.dataset == dataset]
+
+    def stack_name(self, part: str) -> str:
+        return f"SageLane-{self.name}-{part}"
+
+    def stack_names(self) -> list[str]:
+        """The environment's CloudFormation stacks, in deployment order (no models: no training onwards)."""
+        parts = STACK_PARTS if self.models else STACK_PARTS[:2]
+        return [self.stack_name(part) for part in parts]
 
 
 class Project(BaseModel):

@@ -19,6 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sagelane import aws
 from sagelane.config import find_root, load_project
@@ -140,7 +141,10 @@ def run_demo(*, workdir: Path) -> int:
         print(f"     identical to version {chosen.version}'s artifact loaded as its container loads it: {same}")
         surprises += not same
 
-        print("9. The monitoring loop on churn-xgboost (an instance endpoint whose traffic SageMaker captures):")
+        print("9. sagelane doctor (stacks, buckets, alarms, endpoints, latest runs):")
+        surprises += not _doctor(project, assembly, expect_alarm=None)
+
+        print("10. The monitoring loop on churn-xgboost (an instance endpoint whose traffic SageMaker captures):")
         set_status(env, "churn-xgboost", 1, "Approved", comment="approved by the demo")
         deploy = _wait_for_deploy(env, timeout=120, model="churn-xgboost")
         print(f"     approved version 1 -> deploy {deploy.end_state}: endpoint {endpoint_name(env, 'churn-xgboost')}")
@@ -164,13 +168,16 @@ def run_demo(*, workdir: Path) -> int:
         drift_html.write_text(render_html(drifted, threshold=0.25), encoding="utf-8")
         print(f"     drift report: {drift_html.relative_to(root)}")
 
-        print("10. Runs (sagelane runs list):")
+        print("11. sagelane doctor again: the drift is named, with what to do about it:")
+        surprises += not _doctor(project, assembly, expect_alarm=f"{endpoint_name(env, 'churn-xgboost')}-drift")
+
+        print("12. Runs (sagelane runs list):")
         for run in list_runs(env):
             seconds = f"{run.seconds:.2f} s" if run.seconds is not None else "-"
             ended = f"  [{run.error}]" if run.error else ""
             print(f"   {run.id[:8]}  {run.workflow:<6} {run.status:<9} {seconds:>7}  {run.subject}{ended}")
 
-        print(f"11. Reports and model cards, copied to {workdir.relative_to(root) / 'reports'}/ :")
+        print(f"13. Reports and model cards, copied to {workdir.relative_to(root) / 'reports'}/ :")
         s3 = aws.client("s3")
         for name, uri in reports:
             bucket, key = uri.removeprefix("s3://").split("/", 1)
@@ -196,6 +203,20 @@ def run_demo(*, workdir: Path) -> int:
         print(f"{surprises} step(s) did not give the expected result")
         return 1
     return 0
+
+
+def _doctor(project: Any, assembly: Path, *, expect_alarm: str | None) -> bool:
+    """Print what ``sagelane doctor`` finds; True when its only problem is ``expect_alarm`` (or none)."""
+    from sagelane.doctor import diagnose
+
+    diagnosis = diagnose(project.config, assembly=assembly)
+    areas = sorted({f.area for f in diagnosis.findings})
+    print(f"     checked {', '.join(areas)}: {len(diagnosis.findings)} findings")
+    for line in diagnosis.render().splitlines()[1:]:
+        if not line.startswith("  ok "):
+            print(f"   {line}")
+    named = [f.subject for f in diagnosis.problems]
+    return named == ([expect_alarm] if expect_alarm else [])
 
 
 def _wait_for_deploy(env: str, *, timeout: float, model: str = "penguins-species"):

@@ -22,22 +22,22 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
     """
     app = cdk.App(outdir=outdir, context=context)
     env = project.config.name
-    prefix = f"SageLane-{env}"
-    lake = DataLakeStack(app, f"{prefix}-DataLake", project=project, description=f"SageLane {env}: data lake")
+    name = project.config.stack_name
+    lake = DataLakeStack(app, name("DataLake"), project=project, description=f"SageLane {env}: data lake")
     ingest = IngestStack(
-        app, f"{prefix}-Ingest", project=project, lake=lake, description=f"SageLane {env}: ingest workflow"
+        app, name("Ingest"), project=project, lake=lake, description=f"SageLane {env}: ingest workflow"
     )
     if project.config.models:
         training = TrainingStack(
             app,
-            f"{prefix}-Training",
+            name("Training"),
             project=project,
             lake=lake,
             description=f"SageLane {env}: training and model registry",
         )
         serving = ServingStack(
             app,
-            f"{prefix}-Serving",
+            name("Serving"),
             project=project,
             lake=lake,
             training=training,
@@ -45,7 +45,7 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
         )
         MonitoringStack(
             app,
-            f"{prefix}-Monitoring",
+            name("Monitoring"),
             project=project,
             lake=lake,
             ingest=ingest,

@@ -14,6 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from sagelane import settings
+from sagelane.alarms import drift_alarm_name, drift_check_failed_alarm_name, quality_alarm_name
 from sagelane.client import endpoint_name
 from sagelane.config import ModelConfig, Project
 from sagelane.monitoring.quality import LABELS_PREFIX, LOWER_IS_BETTER, alarm_threshold
@@ -28,14 +29,6 @@ from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
 
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
-
-
-def drift_alarm_name(env: str, model: str) -> str:
-    return f"{endpoint_name(env, model)}-drift"
-
-
-def quality_alarm_name(env: str, model: str) -> str:
-    return f"{endpoint_name(env, model)}-quality"
 
 
 class MonitoringStack(Stack):
@@ -104,7 +97,7 @@ class MonitoringStack(Stack):
             cloudwatch.Alarm(
                 self,
                 "DriftCheckFailed",
-                alarm_name=f"sagelane-{env}-drift-check-failed",
+                alarm_name=drift_check_failed_alarm_name(env),
                 alarm_description="A scheduled drift check failed after Lambda's retries; its event is in the "
                 "FailedDriftChecks queue and the error in the DriftMonitor function's logs.",
                 metric=self.failed_checks.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),

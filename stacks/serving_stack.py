@@ -15,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from sagelane import settings
+from sagelane.alarms import rollback_alarm_names, throttling_alarm_name
 from sagelane.client import endpoint_name
 from sagelane.config import ModelConfig, Project
 from sagelane.registry import group_name
@@ -35,16 +36,6 @@ from stacks.training_stack import TrainingStack
 from step_functions.deploy import ServedModel, build_deploy_definition
 
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
-
-
-def alarm_names(env: str, model: str) -> dict[str, str]:
-    """The alarms that roll a deployment back while it bakes."""
-    endpoint = endpoint_name(env, model)
-    return {"errors": f"{endpoint}-5xx-errors", "latency": f"{endpoint}-p99-latency"}
-
-
-def throttling_alarm_name(env: str, model: str) -> str:
-    return f"{endpoint_name(env, model)}-throttling"
 
 
 class ServingStack(Stack):
@@ -114,7 +105,7 @@ class ServingStack(Stack):
             served.append(
                 ServedModel(
                     model=model,
-                    alarm_names=list(alarm_names(env, model.name).values()),  # stable names, not tokens
+                    alarm_names=list(rollback_alarm_names(env, model.name).values()),  # stable names, not tokens
                     kms_key_arn=lake.key.key_arn,
                     capture_uri=f"s3://{artifacts.bucket.bucket_name}/capture/{model.name}",
                     endpoint=endpoint_name(env, model.name),
@@ -241,7 +232,7 @@ class ServingStack(Stack):
 
     def _alarms(self, env: str, model: ModelConfig) -> list[cloudwatch.Alarm]:
         endpoint = endpoint_name(env, model.name)
-        names = alarm_names(env, model.name)
+        names = rollback_alarm_names(env, model.name)
         dimensions = {"EndpointName": endpoint, "VariantName": LIVE_VARIANT}
         errors = cloudwatch.Alarm(
             self,

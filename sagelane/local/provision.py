@@ -13,6 +13,7 @@ import contextlib
 import json
 import re
 import secrets
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,6 +123,7 @@ class Provisioner:
                     blocked = ", ".join(sorted(pending)[:5])
                     raise AssemblyError(f"{stack.name}: cannot resolve references of {blocked}")
             self._outputs(stack)
+            self._register(stack)
         return self.summary
 
     def _publish_assets(self, stack: Stack, max_bytes: int = 20 * 1024 * 1024) -> None:
@@ -187,6 +189,24 @@ class Provisioner:
             if export:
                 name = self.resolver.resolve(stack.name, export["Name"])
                 self.resolver.exports[name] = self.resolver.resolve(stack.name, output["Value"])
+
+    def _register(self, stack: Stack) -> None:
+        """A CloudFormation stack of the same name, so DescribeStacks answers as after ``cdk deploy``.
+
+        moto cannot create the real template's resources (see the module docstring); the placeholder holds
+        one inert resource and the real template's fingerprint, which ``sagelane doctor`` compares.
+        """
+        from sagelane.doctor import PROVISIONED_METADATA, template_fingerprint
+
+        placeholder = {
+            "Description": stack.template.get("Description", stack.name),
+            "Metadata": {PROVISIONED_METADATA: {"TemplateSha256": template_fingerprint(stack.template)}},
+            "Resources": {"ProvisionedLocally": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        }
+        with warnings.catch_warnings():  # moto warns that it does not model the inert resource: it need not
+            warnings.simplefilter("ignore", UserWarning)
+            self.client("cloudformation").create_stack(StackName=stack.name, TemplateBody=json.dumps(placeholder))
+        self.summary.created["AWS::CloudFormation::Stack (placeholder)"] += 1
 
     # --- helpers -----------------------------------------------------------------------------------
 
