@@ -231,6 +231,17 @@ class TrainingConfig(_Strict):
     coalesce_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
 
 
+class DeliveryConfig(_Strict):
+    """The GitHub Actions pipeline's way into this environment (a SageLane-<env>-Delivery stack)."""
+
+    # owner/name of the repository whose workflow deploys this environment (your fork of the kit)
+    github_repository: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+    # An account has one GitHub OIDC provider: create it with the first environment deployed there only.
+    create_oidc_provider: bool = True
+    # The qualifier of the account's CDK bootstrap (cdk bootstrap --qualifier); the default is CDK's.
+    cdk_qualifier: Annotated[str, Field(pattern=r"^[a-z0-9]{1,10}$")] = "hnb659fds"
+
+
 class LoggingConfig(_Strict):
     retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653] = 30
 
@@ -244,6 +255,7 @@ class EnvConfig(_Strict):
     logging: LoggingConfig = LoggingConfig()
     models: list[ModelConfig] = []
     training: TrainingConfig = TrainingConfig()
+    delivery: DeliveryConfig | None = None
 
     @model_validator(mode="after")
     def _unique_datasets(self) -> EnvConfig:
@@ -275,6 +287,8 @@ class EnvConfig(_Strict):
     def stack_names(self) -> list[str]:
         """The environment's CloudFormation stacks, in deployment order (no models: no training onwards)."""
         parts = STACK_PARTS if self.models else STACK_PARTS[:2]
+        if self.delivery:
+            parts = ("Delivery", *parts)
         return [self.stack_name(part) for part in parts]
 
 

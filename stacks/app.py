@@ -9,6 +9,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from sagelane.config import Project
 from stacks.data_lake_stack import DataLakeStack
+from stacks.delivery_stack import DeliveryStack
 from stacks.ingest_stack import IngestStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.serving_stack import ServingStack
@@ -23,6 +24,8 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
     app = cdk.App(outdir=outdir, context=context)
     env = project.config.name
     name = project.config.stack_name
+    if project.config.delivery:
+        DeliveryStack(app, name("Delivery"), project=project, description=f"SageLane {env}: the pipeline's deploy role")
     lake = DataLakeStack(app, name("DataLake"), project=project, description=f"SageLane {env}: data lake")
     ingest = IngestStack(
         app, name("Ingest"), project=project, lake=lake, description=f"SageLane {env}: ingest workflow"

@@ -31,6 +31,8 @@ import botocore.handlers
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
+from sagelane.local import faults
+
 log = logging.getLogger("sagelane.local")
 # One Lambda invocation at a time per process: handlers run with their environment in os.environ.
 _INVOKE_LOCK = threading.RLock()
@@ -135,6 +137,7 @@ class LocalLambda:
         built-in handlers (which every new session copies) and the cached default session is dropped.
         """
         self.active = True
+        faults.install()
         entry = ("before-call.lambda.Invoke", self._on_invoke)
         if entry not in botocore.handlers.BUILTIN_HANDLERS:
             botocore.handlers.BUILTIN_HANDLERS.append(entry)
@@ -161,6 +164,9 @@ class LocalLambda:
         """
         if not self.active:  # a run of a stopped embedded AWS: its Lambda calls fail, touching nothing
             return {"errorType": "ServiceException", "errorMessage": "the embedded AWS was stopped"}, "Unhandled"
+        if faults.take("lambda", "Invoke", {"FunctionName": fn.name}):  # as Lambda reports a timed-out run
+            fn.invocations += 1
+            return {"errorType": "Sandbox.Timedout", "errorMessage": f"{fn.name}: task timed out"}, "Unhandled"
         with _INVOKE_LOCK:
             variables = {
                 **fn.environment,

@@ -21,6 +21,7 @@ import logging
 import uuid
 
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
@@ -44,6 +45,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
+from sagelane.local import faults
 from sagelane.local import glue as local_glue
 from sagelane.local.sagemaker import run_job
 
@@ -90,6 +92,10 @@ class LocalSageMakerService(StateTaskServiceCallback):
         action = self._get_boto_service_action()
         if action != "create_training_job":
             raise RuntimeError(f"sagemaker:{action} is not run locally (only createTrainingJob)")
+        fault = faults.take("sagemaker", "CreateTrainingJob", normalised_parameters)
+        if fault is not None:  # as Step Functions reports a SageMaker API error of an optimised integration
+            cause = f"{fault.message} (Service: AmazonSageMaker; Status Code: {fault.status}; Error Code: {fault.code})"
+            raise _task_failed(self, env, cause, error="SageMaker.AmazonSageMakerException")
         region = resource_runtime_part.region
         s3 = boto_client_for(region=region, service="s3", state_credentials=state_credentials)
         sagemaker = boto_client_for(region=region, service="sagemaker", state_credentials=state_credentials)
@@ -117,19 +123,23 @@ class LocalSageMakerService(StateTaskServiceCallback):
         env.stack.append(description)
 
 
-def _task_failed(service: StateTaskService, env, description: dict) -> FailureEventException:
-    """``States.TaskFailed`` with the job's description as the cause, as the service's .sync task fails."""
+def _task_failed(
+    service: StateTaskService, env, description: dict | str, error: str | None = None
+) -> FailureEventException:
+    """``States.TaskFailed`` with the job's description as the cause, as the service's .sync task fails
+    (or, given ``error``, that service error: e.g. ``SageMaker.AmazonSageMakerException`` when throttled)."""
+    name = error or StatesErrorNameType.StatesTaskFailed.to_name()
     return FailureEventException(
         FailureEvent(
             env=env,
-            error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+            error_name=CustomErrorName(name) if error else StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
             event_type=HistoryEventType.TaskFailed,
             event_details=EventDetails(  # type: ignore[typeddict-item]  # moto's TypedDict is total; AWS sends one key
                 taskFailedEventDetails=TaskFailedEventDetails(
                     resource=service._get_sfn_resource(),
                     resourceType=service._get_sfn_resource_type(),
-                    error=StatesErrorNameType.StatesTaskFailed.to_name(),
-                    cause=to_json_str(description),
+                    error=name,
+                    cause=description if isinstance(description, str) else to_json_str(description),
                 )
             ),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import boto3
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from tests.e2e.conftest import cli, settle
 
 pytestmark = pytest.mark.slow
+PARTS = ["Delivery", "DataLake", "Ingest", "Training", "Serving", "Monitoring"]
 
 
 def doctor(capsys, dev, *extra: str) -> tuple[int, dict]:
@@ -40,24 +42,12 @@ def test_doctor_is_healthy_after_the_lifecycle_and_names_each_injected_problem(
     checked = {(f["area"], f["status"]) for f in report["findings"]}
     assert {("stacks", "ok"), ("buckets", "ok"), ("alarms", "ok"), ("endpoints", "ok"), ("runs", "ok")} <= checked
     stacks = [f for f in report["findings"] if f["area"] == "stacks"]
-    assert [f["subject"] for f in stacks] == [f"SageLane-dev-{p}" for p in dev_parts()]
+    assert [f["subject"] for f in stacks] == [f"SageLane-dev-{p}" for p in PARTS]
     assert all("the same template" in f["detail"] for f in stacks)
     endpoint = next(f for f in report["findings"] if f["subject"] == "sagelane-dev-penguins-species")
     assert endpoint["detail"] == "InService, serving Approved version 1"
     ingest = next(f for f in report["findings"] if f["area"] == "runs" and f["subject"] == "ingest")
     assert "1 DataValidationFailed (quarantined with a report)" in ingest["detail"]
-
-    # an alarm forced into ALARM: named, with its runbook line, and the exit code says so
-    cloudwatch = boto3.client("cloudwatch")
-    alarm = "sagelane-dev-penguins-species-5xx-errors"
-    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="injected by the test")
-    code, report = doctor(capsys, dev)
-    (problem,) = problems(report)
-    assert code == 1
-    assert (problem["area"], problem["subject"]) == ("alarms", alarm)
-    assert "injected by the test" in problem["detail"]
-    assert "sagelane models deploy penguins-species" in problem["fix"]
-    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="cleared by the test")
 
     # versioning suspended on the raw bucket, behind CloudFormation's back
     s3 = boto3.client("s3")
@@ -83,6 +73,27 @@ def test_doctor_is_healthy_after_the_lifecycle_and_names_each_injected_problem(
     assert "PROBLEM  stacks     SageLane-dev-Ingest" in out and "npx cdk diff SageLane-dev-Ingest" in out
     assert "1 problem(s)" in out
 
+    # last, an endpoint that answers with errors: its 5XX metric breaches, the alarm fires and is named
+    cloudwatch = boto3.client("cloudwatch")
+    alarm = "sagelane-dev-penguins-species-5xx-errors"
+    (spec,) = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    cloudwatch.put_metric_data(
+        Namespace=spec["Namespace"],
+        MetricData=[
+            {"MetricName": spec["MetricName"], "Dimensions": spec["Dimensions"], "Value": spec["Threshold"] + 5}
+        ],
+    )
+    deadline = time.monotonic() + 30
+    while cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] != "ALARM":
+        assert time.monotonic() < deadline, "the local alarm evaluation did not fire"
+        time.sleep(0.2)
+    code, report = doctor(capsys, dev)
+    (problem,) = problems(report)
+    assert code == 1
+    assert (problem["area"], problem["subject"]) == ("alarms", alarm)
+    assert "Threshold Crossed" in problem["detail"]
+    assert "sagelane models deploy penguins-species" in problem["fix"]
+
 
 def test_doctor_names_an_undeployed_environment_and_an_endpoint_gone_missing(served, dev, capsys, penguins_csv):
     # given a model approved and deployed, then its endpoint deleted outside the kit
@@ -101,9 +112,5 @@ def test_doctor_names_an_undeployed_environment_and_an_endpoint_gone_missing(ser
     code, report = doctor(capsys, dev, "--env", "prod")
     assert code == 1
     missing = [f["subject"] for f in problems(report) if f["area"] == "stacks"]
-    assert missing == [f"SageLane-prod-{p}" for p in dev_parts()]
+    assert missing == [f"SageLane-prod-{p}" for p in PARTS]
     assert {f["area"] for f in problems(report)} == {"stacks", "buckets", "endpoints"}
-
-
-def dev_parts() -> list[str]:
-    return ["DataLake", "Ingest", "Training", "Serving", "Monitoring"]
