@@ -808,10 +808,6 @@ def _expand_run_id(env: str, prefix: str) -> str:
     raise SageLaneError(f"{prefix!r} matches {len(matches)} runs: give more characters")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 # --- doctor --------------------------------------------------------------------------------------
 
 
@@ -828,3 +824,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     diagnosis = diagnose(project.config, assembly=assembly, runs=args.runs)
     print(json.dumps(diagnosis.to_dict(), indent=2) if args.json else diagnosis.render())
     return EXIT_OK if diagnosis.healthy else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -78,6 +78,10 @@ class LakeConfig(_Strict):
 
 class NotificationsConfig(_Strict):
     emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    # A paging topic that only the alarms (endpoint errors / latency / throttling, drift, quality) publish to,
+    # for an on-call tool (subscribe its e-mail or HTTPS integration); required in prod.
+    paging: bool = False
+    paging_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
 
 
 Algorithm = Literal["logistic_regression", "random_forest", "xgboost"]
@@ -269,6 +273,10 @@ class EnvConfig(_Strict):
                 raise ValueError(f"model {model.name!r} trains on dataset {model.dataset!r}, which is not listed")
         if self.name == "prod" and self.training.auto_approve:
             raise ValueError("training.auto_approve cannot be true in prod: only approvers approve models there")
+        if self.name == "prod" and self.lake.removal_policy != "retain":
+            raise ValueError("lake.removal_policy must be retain in prod: data and keys outlive the stacks there")
+        if self.name == "prod" and not self.notifications.paging:
+            raise ValueError("notifications.paging must be true in prod: its alarms page someone")
         return self
 
     def model(self, name: str) -> ModelConfig:

@@ -112,9 +112,13 @@ def list_runs(env: str, workflow: str | None = None, limit: int = 20) -> list[Ru
     sfn = aws.client("stepfunctions")
     runs: list[Run] = []
     for name, arn in deployed_workflows(env, workflow).items():
-        page = sfn.list_executions(stateMachineArn=arn, maxResults=min(limit, 1000))
-        for item in page["executions"]:
-            runs.append(describe_run(item["executionArn"], workflow=name, with_steps=False))
+        # newest first, page by page, up to ``limit`` per workflow
+        pages = sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=arn, PaginationConfig={"MaxItems": limit, "PageSize": min(limit, 1000)}
+        )
+        for page in pages:
+            for item in page["executions"]:
+                runs.append(describe_run(item["executionArn"], workflow=name, with_steps=False))
     runs.sort(key=lambda r: r.started, reverse=True)
     return runs[:limit]
 

@@ -9,6 +9,8 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -58,6 +60,14 @@ class DataLakeStack(Stack):
             alias=f"alias/sagelane-{env}-lake",
             removal_policy=removal,
         )
+        self.paging: sns.Topic | None = None
+        if config.notifications.paging:
+            self.paging = sns.Topic(
+                self, "Paging", display_name=f"SageLane {env} paging", master_key=self.key, enforce_ssl=True
+            )
+            for address in config.notifications.paging_emails:
+                self.paging.add_subscription(subscriptions.EmailSubscription(address))
+            CfnOutput(self, "PagingTopicArn", value=self.paging.topic_arn, description="subscribe the on-call tool")
         self.access_logs = s3.Bucket(
             self,
             "AccessLogs",

@@ -52,6 +52,7 @@ class MonitoringStack(Stack):
         env = config.name
         removal = RemovalPolicy.RETAIN if config.lake.removal_policy == "retain" else RemovalPolicy.DESTROY
         artifacts = lake.zone(self, "artifacts")
+        self.paging = lake.paging  # prod: the alarms also page
         self.topic = notification_topic(
             self, display_name=f"SageLane {env} monitoring", key=lake.key, emails=config.notifications.emails
         )
@@ -180,7 +181,7 @@ class MonitoringStack(Stack):
             evaluation_periods=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no traffic is not drift
         )
-        return notify_on_change(alarm, self.topic)
+        return notify_on_change(alarm, self.topic, self.paging)
 
     def _quality_alarm(self, env: str, model: ModelConfig, project: Project) -> cloudwatch.Alarm | None:
         """The live primary metric past its threshold (none without a target or a threshold)."""
@@ -212,7 +213,7 @@ class MonitoringStack(Stack):
             evaluation_periods=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no labels is no verdict
         )
-        return notify_on_change(alarm, self.topic)
+        return notify_on_change(alarm, self.topic, self.paging)
 
     def _dashboard(
         self, env: str, model: ModelConfig, *, ingest: IngestStack, training: TrainingStack, serving: ServingStack

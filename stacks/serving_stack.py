@@ -57,6 +57,7 @@ class ServingStack(Stack):
         removal = RemovalPolicy.RETAIN if config.lake.removal_policy == "retain" else RemovalPolicy.DESTROY
         retention = log_retention(config.logging.retention_days)
         artifacts = lake.zone(self, "artifacts")
+        self.paging = lake.paging  # prod: the alarms also page
         self.topic = notification_topic(
             self, display_name=f"SageLane {env} serving", key=lake.key, emails=config.notifications.emails
         )
@@ -271,7 +272,7 @@ class ServingStack(Stack):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         for alarm in (errors, latency):
-            notify_on_change(alarm, self.topic)
+            notify_on_change(alarm, self.topic, self.paging)
         return [errors, latency]
 
     def _throttling_alarm(self, env: str, model: ModelConfig) -> cloudwatch.Alarm | None:
@@ -301,7 +302,7 @@ class ServingStack(Stack):
             datapoints_to_alarm=3,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        return notify_on_change(alarm, self.topic)
+        return notify_on_change(alarm, self.topic, self.paging)
 
     def _grant_workflow(
         self, env: str, models: list[ModelConfig], endpoints: list[str], packages: list[str], lake: DataLakeStack

@@ -26,15 +26,24 @@ def cdk_context(root: Path) -> dict[str, Any]:
     return json.loads((root / "cdk.json").read_text())["context"]
 
 
-def synthesize(root: Path, env: str, outdir: Path, *, ingest: dict[str, Any] | None = None) -> Synth:
-    """Synthesize ``env``; ``ingest`` overrides fields of its ingest config (e.g. a 1 MB Lambda limit)."""
+def synthesize(
+    root: Path,
+    env: str,
+    outdir: Path,
+    *,
+    ingest: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
+) -> Synth:
+    """Synthesize ``env``; ``ingest`` / ``training`` override fields of those sections of its config
+    (e.g. a 1 MB Lambda limit, a longer coalescing wait)."""
     from sagelane.config import load_project
     from stacks.app import build_app
 
     project = load_project(env, root)
-    if ingest:
-        config = project.config.model_copy(update={"ingest": project.config.ingest.model_copy(update=ingest)})
-        project = project.model_copy(update={"config": config})
+    for section, overrides in (("ingest", ingest), ("training", training)):
+        if overrides:
+            updated = getattr(project.config, section).model_copy(update=overrides)
+            project = project.model_copy(update={"config": project.config.model_copy(update={section: updated})})
     app = build_app(project, outdir=str(outdir), context=cdk_context(root))
     assembly = app.synth()
     templates = {s.stack_name: s.template for s in assembly.stacks}

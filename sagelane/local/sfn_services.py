@@ -16,6 +16,7 @@ These classes subclass moto's private interpreter classes (pinned moto; see the 
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import uuid
@@ -28,6 +29,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
 )
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator import (
+    IsTimestamp,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk as aws_sdk,
@@ -260,13 +264,27 @@ def _sdk_task_with_text_bodies(self, env, *args, **kwargs) -> None:
         response["Body"] = response["Body"].read().decode("utf-8")
 
 
+def rfc3339_timestamp(text: str) -> datetime.datetime | None:
+    """A timestamp as Step Functions' Timestamp* comparisons read it: RFC 3339, fractional seconds and offsets
+    allowed (moto reads only ``%Y-%m-%dT%H:%M:%SZ``, which its own ``$$.State.EnteredTime`` is not)."""
+    if not isinstance(text, str) or "T" not in text:
+        return None
+    try:
+        stamp = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else None
+
+
 def install() -> None:
     """Route the interpreter's SageMaker and Glue tasks here (idempotent), and run AWS SDK tasks as AWS does.
 
     ``aws-sdk:applicationautoscaling:*`` is boto3's ``application-autoscaling``; SDK errors are named
     ``SageMaker.<Exception>`` / ``ApplicationAutoScaling.<Exception>`` (moto would lower-case them); an
-    object's body is text, not a stream.
+    object's body is text, not a stream; Choice states compare context timestamps (``EnteredTime``) as AWS
+    does, which the training workflow's coalescing relies on.
     """
+    IsTimestamp.string_to_timestamp = staticmethod(rfc3339_timestamp)  # type: ignore[method-assign, assignment]
     aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _sdk_task_with_text_bodies  # type: ignore[method-assign]
     state_task_factory.state_task_service_for = _service_for
     state_task_service_factory.state_task_service_for = _service_for

@@ -37,10 +37,13 @@ def allow_cloudwatch_logs(key: kms.Key, *, log_groups: str) -> None:
     )
 
 
-def notify_on_change(alarm: cloudwatch.Alarm, topic: sns.ITopic) -> cloudwatch.Alarm:
-    """Publish ``alarm``'s changes to ALARM and back to OK on ``topic``."""
-    alarm.add_alarm_action(cw_actions.SnsAction(topic))
-    alarm.add_ok_action(cw_actions.SnsAction(topic))
+def notify_on_change(alarm: cloudwatch.Alarm, topic: sns.ITopic, paging: sns.ITopic | None = None) -> cloudwatch.Alarm:
+    """Publish ``alarm``'s changes to ALARM and back to OK on ``topic`` (and on the ``paging`` topic, if any:
+    OK resolves the page)."""
+    for target in (topic, paging):
+        if target is not None:
+            alarm.add_alarm_action(cw_actions.SnsAction(target))
+            alarm.add_ok_action(cw_actions.SnsAction(target))
     return alarm
 
 

@@ -11,7 +11,7 @@ import pytest
 from sagelane.cli import main
 from sagelane.local.runtime import stacks_in_order
 from sagelane.local.server import EmbeddedAWS
-from sagelane.runs import list_runs
+from sagelane.runs import deployed_workflows
 
 
 @pytest.fixture
@@ -53,17 +53,22 @@ def cli(capsys, *args: str) -> tuple[int, str]:
     return code, out + err
 
 
-def settle(timeout: float = 120) -> None:
-    """Wait until no run of any workflow is running (events in flight included)."""
+def settle(timeout: float = 120, quiet: float = 1.0) -> None:
+    """Wait until no run of any workflow has been running for ``quiet`` seconds (events in flight included:
+    the embedded AWS delivers them within its pump interval; under load, give it longer)."""
     deadline = time.monotonic() + timeout
+    sfn = boto3.client("stepfunctions")
     quiet_since = None
     while time.monotonic() < deadline:
-        busy = any(r.status == "RUNNING" for r in list_runs("dev", limit=200))
+        busy = any(
+            sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING", maxResults=1)["executions"]
+            for arn in deployed_workflows("dev").values()
+        )
         if busy:
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 1.0:
+        elif time.monotonic() - quiet_since > quiet:
             return
         time.sleep(0.2)
     raise TimeoutError("runs still running")

@@ -169,3 +169,23 @@ def test_known_gap_model_approval_emits_no_event():
             },
         )
         assert sqs.receive_message(QueueUrl=url).get("Messages", []) == [], "moto now emits package state changes"
+
+
+def test_known_gap_moto_compares_only_whole_second_z_timestamps_and_the_runtime_widens_it():
+    """moto's Timestamp* comparisons read only ``%Y-%m-%dT%H:%M:%SZ``, but its own ``$$.State.EnteredTime`` is
+    ``isoformat()`` (microseconds, +00:00): every comparison of two entered times was False, so the training
+    workflow's "triggers after the data cutoff retrain" never fired locally. The runtime reads RFC 3339 as AWS
+    does. When the first assertion fails, moto fixed it: drop the patch."""
+    import datetime
+
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import (
+        is_operator,
+    )
+
+    from sagelane.local.sfn_services import rfc3339_timestamp
+
+    entered = datetime.datetime.now(tz=datetime.UTC).isoformat()
+    assert is_operator.IsTimestamp.TIMESTAMP_FORMAT == "%Y-%m-%dT%H:%M:%SZ"
+    assert rfc3339_timestamp(entered) is not None
+    assert rfc3339_timestamp("2026-11-23T12:00:00Z") < rfc3339_timestamp("2026-11-23T12:00:00.5Z")
+    assert rfc3339_timestamp("2026-11-23") is None and rfc3339_timestamp("soon") is None

@@ -85,3 +85,22 @@ def test_contract_for_another_dataset_is_refused(sandbox):
 def test_unknown_dataset_lists_the_known_ones(project):
     with pytest.raises(UnknownDatasetError, match="unknown dataset 'iris'; this environment has: churn, penguins"):
         project.contract("iris")
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace("removal_policy: retain", "removal_policy: destroy"), "must be retain in prod"),
+        (lambda t: t.replace("paging: true", "paging: false"), "notifications.paging must be true in prod"),
+        (lambda t: t.replace("auto_approve: false", "auto_approve: true"), "cannot be true in prod"),
+        (
+            lambda t: t.replace("github_repository: example-org/sagelane", "github_repository: nope"),
+            "github_repository",
+        ),
+    ],
+)
+def test_prod_is_held_to_stricter_rules(sandbox, edit, expected):
+    path = sandbox / "config" / "prod.yaml"
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(ConfigError, match=expected):
+        load_project("prod", sandbox)

@@ -9,29 +9,8 @@ import urllib.request
 import pytest
 
 from sagelane.samples import PENGUIN_EXAMPLES
-from sagelane.serving.container import load, serve_in_thread
-from sagelane.training.local import run_training
-from sagelane.training.prepare import split, write_channels
-from sagelane.validation import validate_file
 
 RECORD = PENGUIN_EXAMPLES[0]
-
-
-@pytest.fixture(scope="module")
-def endpoint(root, penguins, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("serve")
-    prepared = write_channels(
-        split(validate_file(root / "samples" / "penguins.csv", penguins).frame, penguins), penguins, tmp / "c"
-    )
-    result = run_training(
-        source_dir=root / "training",
-        hyperparameters={"algorithm": "logistic_regression"},
-        channels={n: prepared.channel(n) for n in ("train", "validation", "test", "contract")},
-        work_dir=tmp / "job",
-    )
-    server, url = serve_in_thread(load(result.model_dir, root / "training", name="penguins"))
-    yield url
-    server.shutdown()
 
 
 def call(url: str, path: str, body: bytes | None = None, content_type: str = "application/json") -> tuple[int, dict]:
