@@ -108,6 +108,7 @@ class MonitoringStack(Stack):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
             self.topic,
+            self.paging,
         )
         artifacts.grant_read(fn, "capture/*")
         artifacts.grant_read(fn, f"{LABELS_PREFIX}/*")

@@ -38,7 +38,7 @@ def test_config_is_frozen(project):
         (lambda t: t.replace("retention_days: 14", "retention_days: 13"), "logging.retention_days: Input should be"),
         (lambda t: t + "surprise: 1\n", "surprise: Extra inputs are not permitted"),
         (lambda t: t.replace("removal_policy: destroy", "removal_policy: maybe"), "lake.removal_policy"),
-        (lambda t: t.replace("name: dev", "name: prod"), "name: is 'prod' but the file is for environment 'dev'"),
+        (lambda t: t.replace("name: dev", "name: stage"), "name: is 'stage' but the file is for environment 'dev'"),
         (lambda t: t.replace("contracts/churn.yaml", "contracts/missing.yaml"), "datasets.1.contract"),
         (lambda t: t.replace("- name: churn", "- name: penguins"), "dataset names must be unique"),
         (lambda t: t.replace("max_uncompressed_mb: 4096", "max_uncompressed_mb: 20000"), "max_uncompressed_mb"),
