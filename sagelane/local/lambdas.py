@@ -4,7 +4,10 @@ A ``before-call.lambda.Invoke`` hook on botocore answers invocations of register
 the function's ``handler.py`` from its synthesized code asset and calling it with the function's
 environment variables set, the way the Lambda runtime would. An exception becomes ``FunctionError:
 Unhandled`` with ``errorType`` = the exception's class name — which is how Step Functions' Retry / Catch
-see Lambda errors in the cloud. Invocations are serialized: handlers read ``os.environ``.
+see Lambda errors in the cloud. Invocations are serialized (handlers keep module-level state, and what
+they print goes to their function's log). A handler sees its function's variables in ``os.environ`` from
+its own thread only (``sagelane.environ``): the process environment, which the Step Functions interpreters
+and the moto server read meanwhile, never changes under them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import importlib.util
 import io
 import json
 import logging
-import os
 import re
 import sys
 import threading
@@ -31,10 +33,12 @@ import botocore.handlers
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
+from sagelane.environ import thread_environment
 from sagelane.local import faults
 
 log = logging.getLogger("sagelane.local")
-# One Lambda invocation at a time per process: handlers run with their environment in os.environ.
+# One Lambda invocation at a time per process: handlers keep module-level state (their clients, powertools'
+# metrics) and their output is routed to one log at a time.
 _INVOKE_LOCK = threading.RLock()
 
 
@@ -158,9 +162,8 @@ class LocalLambda:
     def invoke(self, fn: LocalFunction, event: Any) -> tuple[Any, str | None]:
         """Run the handler; returns (payload, function_error).
 
-        One invocation at a time in the process (``_INVOKE_LOCK``, shared by every ``LocalLambda``): the
-        function's environment is set in ``os.environ`` for the call, and only those variables are put
-        back afterwards — anything else the process changed meanwhile stays as it is.
+        One invocation at a time in the process (``_INVOKE_LOCK``, shared by every ``LocalLambda``); the
+        function's environment is laid over ``os.environ`` for the calling thread only, for the call.
         """
         if not self.active:  # a run of a stopped embedded AWS: its Lambda calls fail, touching nothing
             return {"errorType": "ServiceException", "errorMessage": "the embedded AWS was stopped"}, "Unhandled"
@@ -176,8 +179,6 @@ class LocalLambda:
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                 "AWS_EXECUTION_ENV": "sagelane-local",
             }
-            saved = {name: os.environ.get(name) for name in variables}
-            os.environ.update(variables)
             fn.invocations += 1
             if fn.log is not None:
                 # Route from whatever sys.stdout / sys.stderr are now (a test runner may have swapped them).
@@ -186,7 +187,8 @@ class LocalLambda:
                         setattr(sys, name, _RoutedStream(getattr(sys, name)))
             _ROUTE.sink = fn.log
             try:
-                result = fn.entry_point()(event, _Context(fn))
+                with thread_environment(variables):
+                    result = fn.entry_point()(event, _Context(fn))
                 return result, None
             except Exception as exc:  # the handler's failure is the invocation's result
                 log.info("function %s raised %s: %s", fn.name, type(exc).__name__, exc)
@@ -194,11 +196,6 @@ class LocalLambda:
                 return {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": trace}, "Unhandled"
             finally:
                 _ROUTE.sink = None
-                for name, value in saved.items():
-                    if value is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = value
 
     def _on_invoke(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         # ``params`` is the serialized request: /2015-03-31/functions/<name or ARN>/invocations + body

@@ -11,19 +11,18 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import os
 import socket
 import sys
 import tarfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from sagelane.environ import thread_environment
 
 MAX_BODY = 6 * 1024 * 1024  # SageMaker's real-time payload limit
 
@@ -41,25 +40,6 @@ class LoadedModel:
         return (payload if isinstance(payload, bytes) else str(payload).encode()), returned_type
 
 
-_ENVIRONMENT_LOCK = threading.Lock()
-
-
-@contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
-    """The container's environment while its code loads (what model_fn reads), restored after."""
-    with _ENVIRONMENT_LOCK:
-        saved = {name: os.environ.get(name) for name in variables}
-        os.environ.update(variables)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
-
 def load(
     model_dir: Path, code_dir: Path, name: str = "model", environment: dict[str, str] | None = None
 ) -> LoadedModel:
@@ -73,7 +53,8 @@ def load(
     spec = importlib.util.spec_from_file_location(f"sagelane_inference_{abs(hash(str(code_dir)))}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    with _environment(environment or {}):
+    # the container's environment while its code loads (what model_fn reads), in this thread only
+    with thread_environment(environment or {}):
         spec.loader.exec_module(module)
         model = module.model_fn(str(model_dir))
     return LoadedModel(module=module, model=model, name=name)

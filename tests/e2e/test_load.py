@@ -107,7 +107,9 @@ def test_a_burst_of_200_files_each_ends_curated_or_quarantined_once_and_trains_o
     # then 220 runs, and each of the 200 files validated once: curated (180) or quarantined (20)
     runs = list_runs("dev", "ingest", limit=1000)
     outcomes = sorted((r.status, r.error) for r in runs)
-    summary = Counter(outcomes)
+    failed = [describe_run(r.arn, workflow="ingest") for r in runs if r.error not in (None, "DataValidationFailed")]
+    unexpected = [(r.subject, [(s.name, s.error, s.cause) for s in r.steps if s.error]) for r in failed]
+    summary = f"{Counter(outcomes)}; unexpected failures: {unexpected}"
     assert len(runs) == 220, summary
     validate = next(f for f in served.cloud.functions.functions.values() if "Validate" in f.name)
     assert validate.invocations == 200, summary
