@@ -24,26 +24,20 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
     app = cdk.App(outdir=outdir, context=context)
     env = project.config.name
     name = project.config.stack_name
-    # prod (retained data): CloudFormation refuses to delete its stacks until protection is lifted by hand
-    protect = project.config.lake.removal_policy == "retain"
     if project.config.delivery:
         DeliveryStack(
             app,
             name("Delivery"),
             project=project,
             description=f"SageLane {env}: the pipeline's deploy role",
-            termination_protection=protect,
         )
-    lake = DataLakeStack(
-        app, name("DataLake"), project=project, description=f"SageLane {env}: data lake", termination_protection=protect
-    )
+    lake = DataLakeStack(app, name("DataLake"), project=project, description=f"SageLane {env}: data lake")
     ingest = IngestStack(
         app,
         name("Ingest"),
         project=project,
         lake=lake,
         description=f"SageLane {env}: ingest workflow",
-        termination_protection=protect,
     )
     if project.config.models:
         training = TrainingStack(
@@ -52,7 +46,6 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
             project=project,
             lake=lake,
             description=f"SageLane {env}: training and model registry",
-            termination_protection=protect,
         )
         serving = ServingStack(
             app,
@@ -61,7 +54,6 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
             lake=lake,
             training=training,
             description=f"SageLane {env}: deploy on approval, endpoints, alarms",
-            termination_protection=protect,
         )
         MonitoringStack(
             app,
@@ -72,8 +64,11 @@ def build_app(project: Project, *, outdir: str | None = None, context: dict[str,
             training=training,
             serving=serving,
             description=f"SageLane {env}: drift checks, drift alarms, retraining on alarm, dashboards",
-            termination_protection=protect,
         )
+    # prod (retained data): CloudFormation refuses to delete its stacks until protection is lifted by hand
+    for stack in app.node.children:
+        if isinstance(stack, cdk.Stack):
+            stack.termination_protection = project.config.lake.removal_policy == "retain"
     cdk.Tags.of(app).add("sagelane:environment", env)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
