@@ -23,18 +23,22 @@ from contextlib import contextmanager
 _DELETED = None  # a layer's value for a variable the code deleted
 
 
+class _Layer(threading.local):
+    values: dict[str, str | None] | None = None  # a class default: no AttributeError to catch on each read
+
+
 class _LayeredEnviron(os._Environ[str]):
     """``os.environ`` with a per-thread layer over it (the process environment is shared, as before)."""
 
     def __init__(self, base: os._Environ[str]) -> None:
         super().__init__(base._data, base.encodekey, base.decodekey, base.encodevalue, base.decodevalue)  # type: ignore[attr-defined]
-        self._local = threading.local()
+        self._local = _Layer()
 
     def layer(self) -> dict[str, str | None] | None:
-        return getattr(self._local, "layer", None)
+        return self._local.values
 
     def set_layer(self, layer: dict[str, str | None] | None) -> None:
-        self._local.layer = layer
+        self._local.values = layer
 
     def __getitem__(self, key: str) -> str:
         layer = self.layer()
