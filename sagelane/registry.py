@@ -5,12 +5,11 @@ Works against AWS and the embedded AWS. A model's package group is ``sagelane-<e
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sagelane import aws
+from sagelane import aws, model_metadata
 from sagelane.errors import SageLaneError
 
 STATUSES = ("PendingManualApproval", "Approved", "Rejected")
@@ -72,7 +71,7 @@ def describe(env: str, model: str, arn: str) -> ModelVersion:
         arn=arn,
         created=details.get("CreationTime"),
         description=details.get("ModelPackageDescription", ""),
-        metrics=json.loads(metadata.get("metrics", "{}")),
+        metrics=model_metadata.metrics(metadata),
         metadata=metadata,
         model_data=containers[0].get("ModelDataUrl") if containers else None,
     )

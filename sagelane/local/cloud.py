@@ -49,8 +49,9 @@ class LocalCloud:
         self._alarms_evaluated = 0.0
 
     def up(self) -> Summary:
-        from sagelane.local import endpoints, sagemaker_api, sfn_services
+        from sagelane.local import endpoints, gate, sagemaker_api, sfn_services
 
+        gate.install()
         sfn_services.install()
         sagemaker_api.install()
         self.endpoints = endpoints.LocalEndpoints()
@@ -65,10 +66,11 @@ class LocalCloud:
         return summary
 
     def down(self) -> None:
-        from sagelane.local import endpoints, sagemaker_api
+        from sagelane.local import endpoints, gate, sagemaker_api
 
         self.endpoints.forget()  # the endpoints' containers stop: what they captured is written first
         endpoints.uninstall()
+        gate.uninstall()
         sagemaker_api.uninstall()
         self.functions.uninstall()
 

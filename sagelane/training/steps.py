@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sagelane import model_metadata
 from sagelane.config import ModelConfig, has_instance_storage
 from sagelane.contract import Contract
 from sagelane.errors import SageLaneError
@@ -28,7 +29,6 @@ from sagelane.settings import CURATED_DATA_PREFIX
 from sagelane.training.prepare import split
 
 LOWER_IS_BETTER = {"log_loss", "rmse", "mae"}
-METADATA_LIMIT = 1024  # SageMaker CustomerMetadataProperties: characters per value
 
 
 class NoCuratedDataError(SageLaneError):
@@ -146,7 +146,7 @@ def champion_of(sagemaker: Any, group: str) -> dict[str, Any] | None:
     return {
         "arn": arn,
         "version": details.get("ModelPackageVersion"),
-        "metrics": json.loads(metadata.get("metrics", "{}")),
+        "metrics": model_metadata.metrics(metadata),
     }
 
 
@@ -228,23 +228,32 @@ def register(
         Body=json.dumps(evaluation["metrics"], indent=1).encode(),
         ContentType="application/json",
     )
-    metadata = {
+    hyperparameters = {k: v for k, v in prepared["hyperparameters"].items() if k not in ("lineage", "champion_metrics")}
+    # the whole record of the decision, beside the metrics SageMaker shows (ModelQuality statistics)
+    evaluation_key = f"{prefix}{prepared['training_job_name']}/evaluation/registration.json"
+    s3.put_object(
+        Bucket=bucket,
+        Key=evaluation_key,
+        Body=json.dumps(
+            {"decision": evaluation["reason"], "metrics": evaluation["metrics"], "hyperparameters": hyperparameters},
+            indent=1,
+        ).encode(),
+        ContentType="application/json",
+    )
+    entries = {
         "dataset": model.dataset,
         "algorithm": model.algorithm,
-        "metrics": json.dumps(evaluation["metrics"]),
         "decision": evaluation["reason"],
+        "evaluation": f"s3://{bucket}/{evaluation_key}",
         "lineage": prepared["lineage"]["lineage"],
         "lineage_sha256": prepared["lineage"]["lineage_sha256"],
         "contract_sha256": prepared["lineage"]["contract_sha256"],
         "code_version": code_version,
         "training_job": prepared["training_job_name"],
-        "hyperparameters": json.dumps(
-            {k: v for k, v in prepared["hyperparameters"].items() if k not in ("lineage", "champion_metrics")}
-        ),
         "trigger": trigger or "manual",
+        "alarm": prepared.get("alarm"),  # retraining started by a drift or quality alarm: which one
     }
-    if prepared.get("alarm"):  # retraining started by a drift or quality alarm: which one
-        metadata["alarm"] = prepared["alarm"]
+    metadata = model_metadata.encode(entries, evaluation["metrics"])
     status = "Approved" if auto_approve else "PendingManualApproval"
     # The serving container loads inference.py from the same source directory the job trained with.
     serving_env = {"SAGEMAKER_PROGRAM": "inference.py"}
@@ -269,7 +278,7 @@ def register(
         ModelMetrics={
             "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{bucket}/{metrics_key}"}}
         },
-        CustomerMetadataProperties={k: str(v)[:METADATA_LIMIT] for k, v in metadata.items()},
+        CustomerMetadataProperties=metadata,
     )
     arn = response["ModelPackageArn"]
     version = sagemaker.describe_model_package(ModelPackageName=arn).get("ModelPackageVersion")

@@ -16,6 +16,7 @@ from moto import mock_aws
 from sagelane import aws, settings
 from sagelane.catalog import PARQUET_STORAGE, glue_columns, partition_keys, table_name
 from sagelane.ingest.steps import IngestObject, Lake
+from sagelane.local import gate
 from sagelane.validation import Limits
 
 REGION = "us-east-1"
@@ -47,6 +48,14 @@ class MotoLake:
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def request_validation():
+    """Requests are validated against the API models here too, as the embedded AWS validates them."""
+    gate.install()
+    yield
+    gate.uninstall()
 
 
 @pytest.fixture

@@ -97,7 +97,8 @@ def test_a_candidate_worse_than_the_champion_is_not_registered(served, capsys, p
             "SupportedResponseMIMETypes": ["application/json"],
         },
         CustomerMetadataProperties={
-            "metrics": json.dumps({"macro_f1": 1.0, "accuracy": 1.0}),
+            "metric:macro_f1": "1.0",
+            "metric:accuracy": "1.0",
             "training_job": "earlier",
         },
     )

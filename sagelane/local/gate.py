@@ -1,0 +1,135 @@
+"""The embedded AWS's front door: every request moto serves passes here first, whoever sends it.
+
+moto answers a request as soon as it can route it; AWS first checks it against the API's model
+(``constraints``). The gate wraps moto's ``BaseResponse.call_action`` (the one method every service but
+S3 dispatches through, in server mode and in-process mode alike) and answers a request that breaks its
+model with the service's validation error, serialized in the service's protocol, before moto sees it.
+
+``enforcing(False)`` turns the gate off (``sagelane local up --no-enforce``) to tell a fidelity failure
+from a bug while debugging; it is on by default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.session
+
+from sagelane.local import constraints
+from sagelane.local.patches import patch
+
+log = logging.getLogger("sagelane.local")
+
+_state = {"enforce": True}
+
+
+def enforced() -> bool:
+    return _state["enforce"]
+
+
+def set_enforcement(on: bool) -> None:
+    _state["enforce"] = on
+
+
+@contextlib.contextmanager
+def enforcing(on: bool) -> Iterator[None]:
+    before = _state["enforce"]
+    _state["enforce"] = on
+    try:
+        yield
+    finally:
+        _state["enforce"] = before
+
+
+@functools.cache
+def _service_model(name: str) -> Any:
+    return botocore.session.get_session().get_service_model(name)
+
+
+def request_params(response: Any) -> dict[str, Any] | None:
+    """The request's members, parsed by moto's protocol parsers into botocore's shape (None if unparsable)."""
+    parsed = response.__dict__.get("params")
+    if isinstance(parsed, dict) and response.automated_parameter_parsing:
+        return parsed
+    missing = object()
+    saved = response.__dict__.get("params", missing)
+    try:
+        response.parse_parameters(response.normalized_request)
+        params = response.params
+    except Exception:  # a request moto's parser cannot read is moto's to answer
+        return None
+    finally:
+        if saved is missing:
+            response.__dict__.pop("params", None)
+        else:
+            response.params = saved
+    return params.original_dict() if hasattr(params, "original_dict") else params
+
+
+def _service_exception(code: str, text: str) -> Exception:
+    # defined here, not in moto: moto's serializer looks an exception's service up by its module's name
+    from moto.core.exceptions import ServiceException
+
+    class RequestRejected(ServiceException):
+        pass
+
+    return RequestRejected(code, text)
+
+
+def check(response: Any) -> Exception | None:
+    """The error AWS would answer this request with before acting on it, or None."""
+    service = response.boto3_service_name
+    if not service or service == "s3":
+        return None
+    try:
+        operation = _service_model(service).operation_model(response._get_action())
+    except Exception:  # unknown to botocore: moto answers (usually NotImplemented)
+        return None
+    if operation.input_shape is None:
+        return None
+    params = request_params(response)
+    if params is None:
+        return None
+    found = constraints.violations(operation.input_shape, params)
+    if found:
+        return _service_exception(constraints.error_code(operation), constraints.message(found))
+    return None
+
+
+def _call_action(self: Any) -> Any:
+    if _state["enforce"]:
+        error = check(self)
+        if error is not None:
+            from moto.core.responses import ActionResult
+
+            log.info("rejected %s %s: %s", self.boto3_service_name, self._get_action(), error)
+            status, headers, body = self.serialized(ActionResult(error))
+            return status, headers, body
+    return CALL_ACTION.original(self)
+
+
+def _declare() -> Any:
+    from moto.core.responses import BaseResponse
+
+    return patch(
+        BaseResponse,
+        "call_action",
+        _call_action,
+        lacks="moto checks few of an API's constraints (no pattern, no maximum length, no enum)",
+        aws="every request is validated against the API's model first: ValidationException naming each violation",
+    )
+
+
+CALL_ACTION = _declare()
+
+
+def install() -> None:
+    CALL_ACTION.apply()
+
+
+def uninstall() -> None:
+    CALL_ACTION.undo()
