@@ -17,6 +17,21 @@ from constructs import Construct
 _PLAIN = "A-Za-z0-9 .,:()/{}_#=+-"
 _PLAIN_TEMPLATE = re.compile(rf"^[{_PLAIN}]*$")
 
+# Step Functions names an SDK (or optimized SageMaker) task's error <Service>.<modeled error>Exception, and
+# every error the service's model does not declare, throttling and validation alike, after the SDK's base
+# exception: SageMaker.AmazonSageMakerException (sagelane/local/sfn_errors.py; the Step Functions guide,
+# "Learning to use AWS service SDK integrations"). A retry on the base exception also retries a request
+# that can never succeed, so it is short: 3 tries within ~15 s. Capacity (ResourceLimitExceeded) waits
+# longer where waiting can help (a training instance frees up).
+TRANSIENT_ERRORS = {
+    "sagemaker": ["SageMaker.AmazonSageMakerException"],
+    "applicationautoscaling": [
+        "ApplicationAutoScaling.ConcurrentUpdateException",
+        "ApplicationAutoScaling.AWSApplicationAutoScalingException",
+    ],
+}
+CAPACITY_ERRORS = ["SageMaker.ResourceLimitExceededException"]
+
 
 def fmt(template: str, *paths: str) -> str:
     """``States.Format(template, paths...)``, refusing template text that would break the definition."""
@@ -24,6 +39,25 @@ def fmt(template: str, *paths: str) -> str:
         bad = sorted(set(re.sub(rf"[{_PLAIN}]", "", template)))
         raise ValueError(f"States.Format template holds characters that need escaping: {bad}: {template!r}")
     return sfn.JsonPath.format(template, *paths)
+
+
+def retry_transient(state: sfn.CustomState, service: str, *, capacity: bool = False) -> None:
+    """Retry ``state`` (a task of Step Functions service ``service``) on the errors that may pass."""
+    state.add_retry(
+        errors=TRANSIENT_ERRORS[service],
+        interval=Duration.seconds(5),
+        max_attempts=2,
+        backoff_rate=2.0,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    if capacity:
+        state.add_retry(
+            errors=CAPACITY_ERRORS,
+            interval=Duration.seconds(60),
+            max_attempts=4,
+            backoff_rate=2.0,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
 
 
 def notify(scope: Construct, id: str, *, topic: sns.ITopic, subject: str, message: str) -> tasks.SnsPublish:

@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -40,8 +39,6 @@ from step_functions.common import fmt
 
 DEPLOY_FAILED = "DeployFailed"
 SMOKE_TEST_FAILED = "SmokeTestFailed"
-# Errors worth retrying on SageMaker / Application Auto Scaling calls.
-RETRYABLE = ["SageMaker.ThrottlingException", "ApplicationAutoScaling.ConcurrentUpdateException", "ThrottlingException"]
 
 
 @dataclass(frozen=True)
@@ -176,13 +173,7 @@ def build_deploy_definition(
         if result_selector:
             state_json["ResultSelector"] = result_selector
         state = sfn.CustomState(scope, id, state_json=state_json)
-        state.add_retry(
-            errors=RETRYABLE,
-            interval=Duration.seconds(5),
-            max_attempts=5,
-            backoff_rate=2.0,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        common.retry_transient(state, service)
         return state
 
     def notify(id: str, subject: str, message: str) -> tasks.SnsPublish:
@@ -375,7 +366,7 @@ def build_deploy_definition(
         "EndpointNotUpdated",
         parameters={
             "Error": "EndpointNotUpdated",
-            "Cause.$": fmt(
+            "Cause": fmt(  # a JsonPath value: CDK writes the key as "Cause.$" itself
                 "endpoint {} is {} on config {} instead of {} (SageMaker rolled the update back or it failed: see "
                 "the endpoint FailureReason)",
                 s("$.plan.endpoint"),

@@ -32,13 +32,6 @@ from step_functions.common import fmt
 
 TRAINING_FAILED = "TrainingFailed"
 CANDIDATE_REJECTED = "CandidateRejected"
-# SageMaker API errors worth retrying with backoff (throttling, capacity, transient service errors).
-SAGEMAKER_RETRYABLE = [
-    "SageMaker.AmazonSageMakerException",
-    "SageMaker.ThrottlingException",
-    "SageMaker.ResourceLimitExceeded",
-    "ThrottlingException",
-]
 
 
 @dataclass(frozen=True)
@@ -294,11 +287,5 @@ def _training_job(scope: Construct, role_arn: str, kms_key_arn: str) -> sfn.Cust
             "ResultPath": "$.training",
         },
     )
-    state.add_retry(
-        errors=SAGEMAKER_RETRYABLE,
-        interval=Duration.seconds(15),
-        max_attempts=5,
-        backoff_rate=2.0,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
+    common.retry_transient(state, "sagemaker", capacity=True)
     return state

@@ -49,7 +49,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
-from sagelane.local import faults
+from sagelane.local import faults, sfn_errors
 from sagelane.local import glue as local_glue
 from sagelane.local.sagemaker import run_job
 
@@ -99,7 +99,7 @@ class LocalSageMakerService(StateTaskServiceCallback):
         fault = faults.take("sagemaker", "CreateTrainingJob", normalised_parameters)
         if fault is not None:  # as Step Functions reports a SageMaker API error of an optimised integration
             cause = f"{fault.message} (Service: AmazonSageMaker; Status Code: {fault.status}; Error Code: {fault.code})"
-            raise _task_failed(self, env, cause, error="SageMaker.AmazonSageMakerException")
+            raise _task_failed(self, env, cause, error=sfn_errors.task_error("sagemaker", fault.code))
         region = resource_runtime_part.region
         s3 = boto_client_for(region=region, service="s3", state_credentials=state_credentials)
         sagemaker = boto_client_for(region=region, service="sagemaker", state_credentials=state_credentials)
@@ -289,4 +289,5 @@ def install() -> None:
     state_task_factory.state_task_service_for = _service_for
     state_task_service_factory.state_task_service_for = _service_for
     StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["applicationautoscaling"] = "application-autoscaling"
-    aws_sdk._SERVICE_ERROR_NAMES.update({"sagemaker": "SageMaker", "applicationautoscaling": "ApplicationAutoScaling"})
+    aws_sdk._SERVICE_ERROR_NAMES.update({name: entry[0] for name, entry in sfn_errors.SERVICES.items()})
+    sfn_errors.ERROR_NAMES.apply()

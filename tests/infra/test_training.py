@@ -26,11 +26,12 @@ def test_training_runs_as_a_sync_sagemaker_job_retried_on_throttling(dev):
     assert train["Resource"] == "arn:aws:states:::sagemaker:createTrainingJob.sync"
     assert train["Parameters"]["AlgorithmSpecification"]["TrainingImage.$"] == "$.prepared.job.image"
     assert train["Parameters"]["EnableInterContainerTrafficEncryption"] is True
-    (retry,) = train["Retry"]
-    assert (
-        "SageMaker.AmazonSageMakerException" in retry["ErrorEquals"] and "ThrottlingException" in retry["ErrorEquals"]
-    )
-    assert retry["BackoffRate"] == 2 and retry["MaxAttempts"] == 5
+    transient, capacity = train["Retry"]
+    # throttling arrives as the SDK's base exception (its code in the Cause): retried briefly
+    assert transient["ErrorEquals"] == ["SageMaker.AmazonSageMakerException"] and transient["MaxAttempts"] == 2
+    # no training capacity left: worth waiting for
+    assert capacity["ErrorEquals"] == ["SageMaker.ResourceLimitExceededException"]
+    assert capacity["IntervalSeconds"] == 60 and capacity["MaxAttempts"] == 4
 
 
 def test_every_task_catches_and_the_run_always_releases_its_lock(dev):
