@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,7 +56,8 @@ def test_a_retry_on_an_sdk_base_exception_gives_up_within_a_minute(env, request)
     for name, state in _machines(request.getfixturevalue(env)):
         for rule in state.get("Retry", []):
             if bases & set(rule["ErrorEquals"]):
-                waits = [rule["IntervalSeconds"] * rule.get("BackoffRate", 2.0) ** i for i in range(rule["MaxAttempts"])]
+                rate = rule.get("BackoffRate", 2.0)
+                waits = [rule["IntervalSeconds"] * rate**i for i in range(rule["MaxAttempts"])]
                 assert sum(waits) <= 60, f"{name} retries {rule['ErrorEquals']} for {sum(waits):.0f} s"
 
 
@@ -74,8 +76,6 @@ def _run_alone(state: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
         if run["status"] != "RUNNING":
             assert run["status"] == "SUCCEEDED", run
             return json.loads(run["output"])
-        import time
-
         time.sleep(0.05)
     raise AssertionError("the state did not finish")
 
