@@ -26,8 +26,14 @@ def local_endpoint() -> str | None:
     return endpoint if host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.") else None
 
 
-@functools.cache
 def client(service: str) -> Any:
+    """A shared client of ``service`` for the credentials in this thread's environment (an in-process
+    Lambda handler of the embedded AWS runs with its role's, as the Lambda runtime gives them)."""
+    return _client(service, os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@functools.cache
+def _client(service: str, access_key: str | None, endpoint: str | None) -> Any:
     session = boto3.session.Session()
     kwargs: dict[str, Any] = {}
     if local_endpoint():
@@ -40,4 +46,4 @@ def client(service: str) -> Any:
 
 def reset() -> None:
     """Forget cached clients (tests switch endpoints and credentials between cases)."""
-    client.cache_clear()
+    _client.cache_clear()

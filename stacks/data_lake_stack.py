@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_cdk import ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -59,6 +60,18 @@ class DataLakeStack(Stack):
             enable_key_rotation=True,
             alias=f"alias/sagelane-{env}-lake",
             removal_policy=removal,
+        )
+        # Alarm actions publish to the (encrypted) notification and paging topics as CloudWatch itself: without
+        # this statement no alarm notification is ever delivered (the CloudWatch user guide, "Alarm actions":
+        # an SNS topic encrypted with a customer managed key must let cloudwatch.amazonaws.com use it).
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublishToEncryptedTopics",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
         )
         self.paging: sns.Topic | None = None
         if config.notifications.paging:

@@ -16,6 +16,7 @@ from constructs import Construct
 from sagelane import settings
 from sagelane.config import Project
 from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow
+from stacks.constructs.grants import grant_encrypted_tables_and_topics
 from stacks.constructs.nag import acknowledge, acknowledge_workflow_role, skip_checkov
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.constructs.spark_job import SparkValidationJob
@@ -172,7 +173,8 @@ class IngestStack(Stack):
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
         acknowledge_workflow_role(self.state_machine, [validate.function, curate.function, quarantine.function])
-        lake.key.grant_decrypt(self.state_machine)  # the Spark job's verdict is encrypted with the lake key
+        # the ledger and the topic are encrypted with the lake key (and so is the Spark job's verdict)
+        grant_encrypted_tables_and_topics(lake.key, self.state_machine)
         acknowledge(
             self.state_machine.role,
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{curated.nag_name}/{RESULTS_PREFIX}/*]",

@@ -28,6 +28,7 @@ from stacks.constructs.common import (
     publish_workflow,
     put_metrics_statement,
 )
+from stacks.constructs.grants import grant_encrypted_tables_and_topics
 from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
@@ -183,6 +184,7 @@ class ServingStack(Stack):
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
         self._grant_workflow(env, config.models, endpoints, packages, lake)
+        grant_encrypted_tables_and_topics(lake.key, self.state_machine)  # the Deployments table, the topic
         acknowledge_workflow_role(self.state_machine, [plan.function, smoke.function])
 
         # --- approvals and rejections start it (only the approval status filter lets anything through) ---

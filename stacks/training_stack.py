@@ -20,6 +20,7 @@ from sagelane.config import Project
 from sagelane.registry import group_name
 from sagelane.training.package import build_source_tarball
 from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow, put_metrics_statement
+from stacks.constructs.grants import grant_encrypted_tables_and_topics
 from stacks.constructs.images import framework_for, framework_image
 from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
@@ -213,6 +214,7 @@ class TrainingStack(Stack):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
+        grant_encrypted_tables_and_topics(lake.key, self.state_machine)  # the Locks table, the topic
         role = self.state_machine.role
         role.add_to_principal_policy(
             iam.PolicyStatement(

@@ -17,6 +17,8 @@ import operator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 log = logging.getLogger("sagelane.local")
 
 DETAIL_TYPE = "CloudWatch Alarm State Change"
@@ -55,11 +57,15 @@ def next_state(alarm: dict[str, Any], values: list[float]) -> tuple[str, str]:
 
 
 class LocalAlarms:
-    def __init__(self, *, account: str, region: str, client: Any) -> None:
+    def __init__(self, *, account: str, region: str, client: Any, actions: Any = None) -> None:
         self.account = account
         self.region = region
         self.client = client  # a function: service name → boto3 client
+        # the SNS client alarm actions publish with: CloudWatch's own (cloudwatch.amazonaws.com) where IAM is
+        # enforced, so an encrypted topic needs the key policy to admit it, as on AWS
+        self.actions = actions or (lambda: client("sns"))
         self.changes: list[dict[str, Any]] = []
+        self.failed_actions: list[dict[str, str]] = []  # what AWS records as "Failed to execute action"
 
     def evaluate(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Evaluate every metric alarm; returns the state changes it made (and emitted)."""
@@ -125,7 +131,12 @@ class LocalAlarms:
         for arn in alarm.get(actions[state], []):
             if ":sns:" in arn:
                 subject = f'{state}: "{alarm["AlarmName"]}" in {self.region}'[:100]
-                self.client("sns").publish(TopicArn=arn, Subject=subject, Message=message)
+                try:
+                    self.actions().publish(TopicArn=arn, Subject=subject, Message=message)
+                except ClientError as error:
+                    failure = {"alarm": alarm["AlarmName"], "action": arn, "error": str(error)}
+                    self.failed_actions.append(failure)
+                    log.warning("alarm %s: failed to execute action %s: %s", alarm["AlarmName"], arn, error)
 
     def _emit(self, alarm: dict[str, Any], previous: str, state: str, reason: str, now: datetime) -> dict[str, Any]:
         from moto.events.models import events_backends

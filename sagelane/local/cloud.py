@@ -13,6 +13,7 @@ from typing import Any
 
 from sagelane.local.assembly import load_assembly
 from sagelane.local.events import transform
+from sagelane.local.iam import Authority
 from sagelane.local.lambdas import LocalLambda
 from sagelane.local.provision import Provisioner, Rule, Summary
 
@@ -20,6 +21,7 @@ log = logging.getLogger("sagelane.local")
 
 ACCOUNT = "123456789012"  # moto's default account
 # moto settings the embedded AWS needs: Step Functions executes the real definitions.
+CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"  # alarm actions run as CloudWatch's service principal
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
 
@@ -36,12 +38,22 @@ class LocalCloud:
     """Provision ``stacks`` (in order) from the assembly in ``outdir``; run inside ``mock_aws(config=MOTO_CONFIG)``."""
 
     def __init__(
-        self, outdir: Path, *, stacks: list[str], region: str = "us-east-1", log_dir: Path | None = None
+        self,
+        outdir: Path,
+        *,
+        stacks: list[str],
+        region: str = "us-east-1",
+        log_dir: Path | None = None,
+        enforce: bool = True,
     ) -> None:
         self.outdir = outdir
         self.region = region
+        self.enforce = enforce  # IAM and request validation as AWS does them (off: moto's leniency, to debug)
         self.functions = LocalLambda(log_dir=log_dir)
-        self.provisioner = Provisioner(account=ACCOUNT, region=region, functions=self.functions)
+        self.authority = Authority(account=ACCOUNT, region=region) if enforce else None
+        self.provisioner = Provisioner(
+            account=ACCOUNT, region=region, functions=self.functions, authority=self.authority
+        )
         assembly = load_assembly(outdir)
         self.stacks = [assembly[name] for name in stacks]
         self.deliveries: list[Delivery] = []
@@ -51,7 +63,8 @@ class LocalCloud:
     def up(self) -> Summary:
         from sagelane.local import endpoints, gate, sagemaker_api, sfn_services
 
-        gate.install()
+        gate.install(self.authority)
+        gate.set_enforcement(self.enforce)
         sfn_services.install()
         sagemaker_api.install()
         self.endpoints = endpoints.LocalEndpoints()
@@ -60,7 +73,9 @@ class LocalCloud:
         summary = self.provisioner.provision(self.stacks)
         from sagelane.local.alarms import LocalAlarms
 
-        self.alarms = LocalAlarms(account=ACCOUNT, region=self.region, client=self.provisioner.client)
+        self.alarms = LocalAlarms(
+            account=ACCOUNT, region=self.region, client=self.provisioner.client, actions=self._alarm_actions
+        )
         for line in summary.lines():
             log.info(line)
         return summary
@@ -73,6 +88,23 @@ class LocalCloud:
         gate.uninstall()
         sagemaker_api.uninstall()
         self.functions.uninstall()
+
+    def _alarm_actions(self) -> Any:
+        """An SNS client signing as CloudWatch's service principal (the operator's where IAM is off)."""
+        if self.authority is None:
+            return self.provisioner.client("sns")
+        if not hasattr(self, "_cloudwatch_sns"):
+            import boto3
+
+            credentials = self.authority.credentials(CLOUDWATCH_PRINCIPAL)
+            self._cloudwatch_sns = boto3.client(
+                "sns",
+                region_name=self.region,
+                aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=credentials["AWS_SESSION_TOKEN"],
+            )
+        return self._cloudwatch_sns
 
     @property
     def resolver(self):

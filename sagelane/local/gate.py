@@ -24,7 +24,7 @@ from sagelane.local.patches import patch
 
 log = logging.getLogger("sagelane.local")
 
-_state = {"enforce": True}
+_state: dict[str, Any] = {"enforce": True, "authority": None}
 
 
 def enforced() -> bool:
@@ -80,6 +80,41 @@ def _service_exception(code: str, text: str) -> Exception:
     return RequestRejected(code, text)
 
 
+def authority() -> Any:
+    """The IAM authority requests are authorized against (None: IAM not enforced)."""
+    return _state["authority"] if _state["enforce"] else None
+
+
+def set_authority(authority: Any) -> None:
+    """Authorize requests signed with a principal's credentials against ``authority`` (None: nobody's)."""
+    _state["authority"] = authority
+
+
+# the access-denied code of each service (a KMS denial: the service's KMS code, where it has one)
+_DENIED = {"sns": ("AuthorizationError", "KMSAccessDeniedException"), "sqs": ("AccessDenied", "KmsAccessDenied")}
+
+
+def _authorize(response: Any, service: str, operation: Any, params: dict[str, Any]) -> Exception | None:
+    current = _state["authority"]
+    if current is None:
+        return None
+    principal = current.for_access_key(response.get_access_key())
+    if principal is None:
+        return None  # the operator: full access
+    checks = current.checks(service, operation.name, params)
+    if checks is None:
+        current.unchecked[f"{service}:{operation.name}"] += 1
+        return None
+    denial = current.authorize(principal, checks)
+    if denial is None:
+        return None
+    code, kms_code = _DENIED.get(service, ("AccessDeniedException", "KMSAccessDeniedException"))
+    declared = {shape.name for shape in operation.error_shapes}
+    if denial.resource.startswith("arn:aws:kms:") and kms_code in declared:
+        code = kms_code
+    return _service_exception(code, denial.message())
+
+
 def check(response: Any) -> Exception | None:
     """The error AWS would answer this request with before acting on it, or None."""
     service = response.boto3_service_name
@@ -97,7 +132,7 @@ def check(response: Any) -> Exception | None:
     found = constraints.violations(operation.input_shape, params)
     if found:
         return _service_exception(constraints.error_code(operation), constraints.message(found))
-    return None
+    return _authorize(response, service, operation, params)
 
 
 def _call_action(self: Any) -> Any:
@@ -127,9 +162,12 @@ def _declare() -> Any:
 CALL_ACTION = _declare()
 
 
-def install() -> None:
+def install(authority: Any = None) -> None:
     CALL_ACTION.apply()
+    if authority is not None:
+        set_authority(authority)
 
 
 def uninstall() -> None:
     CALL_ACTION.undo()
+    set_authority(None)

@@ -10,6 +10,7 @@ silently. Lambda functions are registered to run in-process (``lambdas.LocalLamb
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import secrets
@@ -24,6 +25,7 @@ import boto3
 
 from sagelane.local.assembly import AssemblyError, Resolver, Stack
 from sagelane.local.glue import CONTRACTS_ARGUMENT
+from sagelane.local.iam import Authority
 from sagelane.local.lambdas import LocalFunction, LocalLambda
 from sagelane.runtime import PACKAGED_CONTRACTS
 
@@ -68,8 +70,11 @@ SKIPPED = {
 
 
 class Provisioner:
-    def __init__(self, *, account: str, region: str, functions: LocalLambda) -> None:
+    def __init__(
+        self, *, account: str, region: str, functions: LocalLambda, authority: Authority | None = None
+    ) -> None:
         self.account = account
+        self.authority = authority  # principals and policies (sagelane.local.iam), when IAM is enforced
         self.region = region
         self.resolver = Resolver(account=account, region=region)
         self.functions = functions
@@ -122,6 +127,8 @@ class Provisioner:
                 if not progress:
                     blocked = ", ".join(sorted(pending)[:5])
                     raise AssemblyError(f"{stack.name}: cannot resolve references of {blocked}")
+            if self.authority is not None:
+                self.authority.load(stack.resources.items(), functools.partial(self.resolver.resolve, stack.name))
             self._outputs(stack)
             self._register(stack)
         return self.summary
@@ -329,6 +336,9 @@ class Provisioner:
             return
         code_dir = stack.asset_dir(logical)
         environment = {k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()}
+        if self.authority is not None and props.get("Role"):
+            # the Lambda runtime hands the handler its execution role's temporary credentials
+            environment.update(self.authority.credentials(props["Role"]))
         self.functions.register(
             LocalFunction(name=name, arn=arn, code_dir=code_dir, handler=props["Handler"], environment=environment)
         )
@@ -340,9 +350,10 @@ class Provisioner:
             definition = json.dumps(definition)
         # moto's ASL grammar takes the percentage only as a decimal number ("100" is an integer token there)
         definition = re.sub(r'("ToleratedFailurePercentage":\s*)(\d+)([,}])', r"\g<1>\g<2>.0\g<3>", definition)
-        arn = self.client("stepfunctions").create_state_machine(
-            name=name, definition=definition, roleArn=ROLE_ARN.format(account=self.account)
-        )["stateMachineArn"]
+        role = props.get("RoleArn") or ROLE_ARN.format(account=self.account)  # its tasks run as this role
+        arn = self.client("stepfunctions").create_state_machine(name=name, definition=definition, roleArn=role)[
+            "stateMachineArn"
+        ]
         self._ref(stack, logical, arn, Name=name, Arn=arn)
 
     def _rule(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:

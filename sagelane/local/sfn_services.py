@@ -17,9 +17,11 @@ These classes subclass moto's private interpreter classes (pinned moto; see the 
 from __future__ import annotations
 
 import datetime
+import importlib
 import json
 import logging
 import uuid
+from typing import Any
 
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
@@ -33,6 +35,7 @@ from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.im
     IsTimestamp,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk as aws_sdk,
 )
@@ -46,11 +49,12 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceSfn,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
-from sagelane.local import faults, sfn_errors
+from sagelane.local import faults, gate, sfn_errors
 from sagelane.local import glue as local_glue
+from sagelane.local.patches import patch
 from sagelane.local.sagemaker import run_job
 
 log = logging.getLogger("sagelane.local")
@@ -101,8 +105,10 @@ class LocalSageMakerService(StateTaskServiceCallback):
             cause = f"{fault.message} (Service: AmazonSageMaker; Status Code: {fault.status}; Error Code: {fault.code})"
             raise _task_failed(self, env, cause, error=sfn_errors.task_error("sagemaker", fault.code))
         region = resource_runtime_part.region
-        s3 = boto_client_for(region=region, service="s3", state_credentials=state_credentials)
-        sagemaker = boto_client_for(region=region, service="sagemaker", state_credentials=state_credentials)
+        sagemaker = client_for(region=region, service="sagemaker", state_credentials=state_credentials)
+        # the job reads its channels and writes its model as its own role, not the state machine's
+        job_role = StateCredentials(role_arn=normalised_parameters.get("RoleArn", ""))
+        s3 = client_for(region=region, service="s3", state_credentials=job_role)
         name = normalised_parameters["TrainingJobName"]
         log.info(
             "training job %s: running %s locally",
@@ -179,8 +185,8 @@ class LocalGlueService(StateTaskServiceCallback):
         if action != "start_job_run":
             raise RuntimeError(f"glue:{action} is not run locally (only startJobRun)")
         region = resource_runtime_part.region
-        s3 = boto_client_for(region=region, service="s3", state_credentials=state_credentials)
-        glue = boto_client_for(region=region, service="glue", state_credentials=state_credentials)
+        s3 = client_for(region=region, service="s3", state_credentials=state_credentials)
+        glue = client_for(region=region, service="glue", state_credentials=state_credentials)
         name = normalised_parameters["JobName"]
         job = glue.get_job(JobName=name)["Job"]
         log.info("glue job %s: running %s locally", name, job["Command"]["ScriptLocation"])
@@ -241,6 +247,59 @@ def _as_step_functions_output(response: object) -> object:
 
 
 _original = state_task_service_factory.state_task_service_for
+_original_client_for = moto_boto_client.boto_client_for
+
+
+def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's ``boto_client_for``, signing as the task's role (``state_credentials``: the state machine's
+    RoleArn, or a task's Credentials) where the embedded AWS enforces IAM, as Step Functions assumes it."""
+    authority = gate.authority()
+    role = getattr(state_credentials, "role_arn", None)
+    if authority is None or not role:
+        return _original_client_for(region, service, state_credentials)
+    import boto3
+    from botocore.config import Config
+
+    credentials = authority.credentials(role)
+    kwargs = {}
+    if not moto_boto_client.botocore_stubber.enabled:
+        kwargs["endpoint_url"] = f"http://localhost:{moto_boto_client.moto_server_port()}"
+    timeout = moto_boto_client.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
+    return boto3.client(
+        service_name=service,
+        region_name=region,
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        config=Config(
+            parameter_validation=False,
+            retries={"max_attempts": 0, "total_max_attempts": 1},
+            connect_timeout=timeout,
+            read_timeout=timeout,
+        ),
+        **kwargs,
+    )
+
+
+_TASK_MODULES = [
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    *(
+        f"moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_{name}"
+        for name in ("unsupported", "glue", "events", "ecs", "sqs", "sfn", "dynamodb", "batch", "sns", "aws_sdk")
+    ),
+]
+CLIENTS = [
+    patch(
+        importlib.import_module(module),
+        "boto_client_for",
+        client_for,
+        lacks="moto's interpreter signs every task's call with fixed credentials",
+        aws="a task calls as the state machine's role (or its Credentials.RoleArn)",
+    )
+    for module in _TASK_MODULES
+]
 
 
 def _service_for(service_name: str):
@@ -291,3 +350,5 @@ def install() -> None:
     StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["applicationautoscaling"] = "application-autoscaling"
     aws_sdk._SERVICE_ERROR_NAMES.update({name: entry[0] for name, entry in sfn_errors.SERVICES.items()})
     sfn_errors.ERROR_NAMES.apply()
+    for entry in CLIENTS:
+        entry.apply()

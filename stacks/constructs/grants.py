@@ -59,3 +59,11 @@ class Zone:
                 f"Object-level {verb} access to the keys under '{prefix}' in this one bucket: object "
                 "names are not known in advance, the prefix is the narrowest scope.",
             )
+
+
+def grant_encrypted_tables_and_topics(key: kms.IKey, grantee: iam.IGrantable) -> None:
+    """What a caller of DynamoDB tables and SNS topics encrypted with ``key`` needs on the key: the services
+    use a customer managed key with their caller's permissions, ``kms:Decrypt`` to read an item and
+    ``kms:GenerateDataKey`` to write one or to publish (CDK's task constructs grant the table and topic
+    actions only). The embedded AWS checks both (sagelane/local/iam.py)."""
+    key.grant(grantee, "kms:Decrypt", "kms:GenerateDataKey")

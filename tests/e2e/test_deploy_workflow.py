@@ -232,6 +232,8 @@ def test_an_instance_endpoint_is_autoscaled_its_traffic_captured_and_drift_retra
     assert state["StateValue"] == "ALARM", state
     retrain = [r for r in list_runs("dev", "train", limit=50) if r.input.get("trigger") == "alarm"]
     assert len(retrain) == 1 and retrain[0].input == {"model": "churn-xgboost", "trigger": "alarm", "alarm": alarm}
+    # its notification went out: CloudWatch may use the lake key the topics are encrypted with (key policy)
+    assert served.cloud.alarms.failed_actions == []
     run = describe_run(retrain[0].arn)
     assert run.end_state in ("Registered", "CandidateRejected"), run.cause
     if run.end_state == "Registered":
@@ -304,6 +306,7 @@ def test_a_serverless_endpoint_captures_its_own_traffic_and_bad_labels_raise_the
     assert state["StateValue"] == "ALARM", state
     retrain = [r for r in list_runs("dev", "train", limit=50) if r.input.get("trigger") == "alarm"]
     assert len(retrain) == 1 and retrain[0].input == {"model": MODEL, "trigger": "alarm", "alarm": alarm}
+    assert trained.cloud.alarms.failed_actions == []  # the alarm's notification was published
     bad_file = tmp_path / "bad.csv"
     bad_file.write_text("id,species\nx,Adelie\n")
     code, out = cli(capsys, "labels", MODEL, str(bad_file))

@@ -1,0 +1,446 @@
+"""IAM in the embedded AWS: every call made as the principal that makes it on AWS, and authorized as AWS would.
+
+moto checks no policy of its own accord, so a role missing a statement ran green offline and failed on its
+first real deployment. Here the ``Authority`` reads, from the cloud assembly as provisioned, every
+identity policy (a role's inline policies, ``AWS::IAM::Policy``, customer and AWS managed policies) and
+every resource policy (bucket, topic, queue and KMS key policies), and which key encrypts which table,
+topic and queue. Each role gets credentials of its own — an access key that names it — which the
+embedded AWS hands to whatever runs as that role: the Lambda handlers (in their environment, as the
+Lambda runtime does), the Step Functions tasks of a state machine (its ``RoleArn``), and alarm actions
+run as ``cloudwatch.amazonaws.com``. A request signed with any other key is the operator's: full access.
+
+Each request moto serves is then authorized (``sagelane.local.gate``) the way AWS evaluates policies —
+explicit deny first, then the resource policy (which must admit the caller for KMS keys), then the
+identity policies — by principalmapper's local policy simulation, with the implicit KMS permissions
+AWS adds: ``kms:Decrypt`` for a table encrypted with a customer managed key, ``kms:GenerateDataKey*``
+and ``kms:Decrypt`` to publish to an encrypted topic or send to an encrypted queue. A denial answers
+with the service's access-denied error, naming principal, action and resource, as AWS does.
+
+What is enforced, per service, is listed in ``ENFORCED``; a request of another service or operation is
+served as before and counted in ``Authority.unchecked`` (docs/embedded-aws.md, fidelity table).
+"""
+
+from __future__ import annotations
+
+import collections
+import collections.abc
+import hashlib
+import json
+import logging
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sagelane.local.patches import patch
+
+log = logging.getLogger("sagelane.local")
+
+# principalmapper 1.1.5 imports Mapping from collections (removed in Python 3.10): give it the aliases
+_COMPAT = [
+    patch(
+        collections,
+        name,
+        getattr(collections.abc, name),
+        lacks="principalmapper 1.1.5 imports collections.Mapping, gone since Python 3.10",
+        aws="(compatibility alias for the policy evaluator, not AWS behaviour)",
+    )
+    for name in ("Mapping", "MutableMapping")
+]
+
+SECRET = "sagelane-local-role-secret"
+
+
+def access_key_for(arn: str) -> str:
+    """A role's (or service principal's) access key: 20 characters as AWS's, derived from its ARN."""
+    digest = hashlib.sha256(arn.encode()).hexdigest().upper()
+    return "ASIA" + "".join(c for c in digest if c.isalnum())[:16]
+
+
+@dataclass
+class Principal:
+    arn: str  # a role ARN, or a service principal ("cloudwatch.amazonaws.com")
+    policies: list[dict[str, Any]] = field(default_factory=list)  # identity policy documents
+    used: Counter[str] = field(default_factory=Counter)  # action → calls authorized
+
+    @property
+    def service(self) -> bool:
+        return not self.arn.startswith("arn:")
+
+    @property
+    def access_key(self) -> str:
+        return access_key_for(self.arn)
+
+    def credentials(self) -> dict[str, str]:
+        """The environment a process running as this principal gets (as the Lambda runtime sets it)."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": SECRET,
+            "AWS_SESSION_TOKEN": f"sagelane-local-session-{self.access_key}",
+        }
+
+
+@dataclass
+class Denial:
+    principal: str
+    action: str
+    resource: str
+    reason: str
+
+    def message(self) -> str:
+        return (
+            f"User: {self.principal} is not authorized to perform: {self.action} on resource: {self.resource} "
+            f"because {self.reason}"
+        )
+
+
+Check = tuple[str, str]  # (IAM action, resource ARN)
+
+
+class Authority:
+    """The principals and policies of a provisioned assembly, and the decisions made with them."""
+
+    def __init__(self, *, account: str, region: str) -> None:
+        self.account = account
+        self.region = region
+        self.principals: dict[str, Principal] = {}  # by ARN
+        self._by_key: dict[str, Principal] = {}
+        self.resource_policies: dict[str, list[dict[str, Any]]] = defaultdict(list)  # resource ARN → documents
+        self.encrypted_by: dict[str, str] = {}  # table / topic / queue ARN → KMS key ARN
+        self.key_arns: dict[str, str] = {}  # key id → key ARN
+        self.managed_documents: dict[str, dict[str, Any]] = {}  # customer managed policy (its Ref) → document
+        self.managed_attachments: dict[str, list[Principal]] = defaultdict(list)
+        self.unchecked: Counter[str] = Counter()  # "service:Operation" served without authorization
+        self.denials: list[Denial] = []
+        self._decisions: dict[tuple[Any, ...], bool] = {}
+        self._lock = threading.Lock()
+        for entry in _COMPAT:
+            entry.apply()
+        from principalmapper.querying import local_policy_simulation, query_interface
+
+        self._simulation = local_policy_simulation
+        self._query = query_interface
+
+    # --- principals --------------------------------------------------------------------------------
+
+    def principal(self, arn: str) -> Principal:
+        with self._lock:
+            if arn not in self.principals:
+                found = self.principals[arn] = Principal(arn)
+                self._by_key[found.access_key] = found
+            return self.principals[arn]
+
+    def for_access_key(self, key: str | None) -> Principal | None:
+        return self._by_key.get(key or "")
+
+    def credentials(self, arn: str) -> dict[str, str]:
+        return self.principal(arn).credentials()
+
+    # --- what the assembly declares -----------------------------------------------------------------
+
+    def load(self, resources: Iterable[tuple[str, dict[str, Any]]], resolve: Callable[[Any], Any]) -> None:
+        """Read the IAM side of one stack's resources: ``(logical id, resource)`` pairs, ``resolve``
+        resolving intrinsics (every resource of the stack is provisioned by then)."""
+        roles: dict[str, str] = {}  # a role's Ref → its ARN
+        items = list(resources)
+        for logical, resource in items:
+            if resource["Type"] == "AWS::IAM::Role":
+                arn = resolve({"Fn::GetAtt": [logical, "Arn"]})
+                roles[resolve({"Ref": logical})] = arn
+                props = resolve(resource.get("Properties", {}))
+                principal = self.principal(arn)
+                principal.policies += [p["PolicyDocument"] for p in props.get("Policies", [])]
+                for managed in props.get("ManagedPolicyArns", []):
+                    self._attach_managed(principal, managed, items, resolve)
+        for logical, resource in items:
+            kind = resource["Type"]
+            if kind not in _LOADERS:
+                continue
+            try:
+                props = resolve(resource.get("Properties", {}))
+            except Exception as error:
+                log.warning("IAM: cannot read %s (%s): %s", logical, kind, error)
+                continue
+            _LOADERS[kind](self, logical, props, roles, resolve)
+
+    def _attach_managed(self, principal: Principal, arn: str, items: list, resolve: Callable[[Any], Any]) -> None:
+        self.managed_attachments[arn].append(principal)
+        if arn.startswith("arn:aws:iam::aws:policy/"):
+            principal.policies.append(_aws_managed(arn))
+        elif arn in self.managed_documents:  # a managed policy of an earlier stack
+            principal.policies.append(self.managed_documents[arn])
+
+    # --- decisions ---------------------------------------------------------------------------------
+
+    def allowed(self, principal: Principal, action: str, resource: str, context: dict[str, str] | None = None) -> bool:
+        key = (principal.arn, len(principal.policies), action, resource, tuple(sorted((context or {}).items())))
+        cached = self._decisions.get(key)
+        if cached is not None:
+            return cached
+        decision = self._evaluate(principal, action, resource, context or {})
+        self._decisions[key] = decision
+        return decision
+
+    def _evaluate(self, principal: Principal, action: str, resource: str, context: dict[str, str]) -> bool:
+        policies = self.resource_policies.get(resource) or self.resource_policies.get(_parent(resource))
+        resource_policy = _merge(policies) if policies else None
+        if principal.service:
+            if resource_policy is None:
+                return False
+            # a service acting for this account (alarm actions): the confused-deputy keys AWS sets
+            service_context = {"aws:SourceAccount": self.account, **context}
+            result = self._simulation.resource_policy_authorization(
+                principal.arn, self.account, resource_policy, action, resource, service_context
+            )
+            return result == self._simulation.ResourcePolicyEvalResult.SERVICE_MATCH
+        if resource.startswith("arn:aws:kms:") and resource_policy is None:
+            return False  # a key without a key policy admits no one
+        from principalmapper.common import Node, Policy
+
+        node = Node(
+            principal.arn,
+            "AROA" + principal.access_key[4:],
+            [Policy(principal.arn, f"policy-{i}", doc) for i, doc in enumerate(principal.policies)],
+            [],
+            {"Version": "2012-10-17", "Statement": []},
+            None,
+            0,
+            False,
+            False,
+            None,
+            False,
+            {},
+        )
+        return bool(
+            self._query.local_check_authorization_full(
+                node,
+                action,
+                resource,
+                dict(context),
+                resource_policy,
+                self.account if resource_policy is not None else None,
+            )
+        )
+
+    def authorize(self, principal: Principal, checks: list[Check]) -> Denial | None:
+        """The first check ``principal`` fails, or None (then every action counts as used)."""
+        for action, resource in checks:
+            if principal.service and not resource.startswith("arn:aws:kms:"):
+                continue  # a service principal's own call: only the key policy is checked (see docs)
+            if not self.allowed(principal, action, resource):
+                denial = Denial(principal.arn, action, resource, self._reason(principal, action, resource))
+                self.denials.append(denial)
+                log.info("denied: %s", denial.message())
+                return denial
+        for action, _ in checks:
+            principal.used[action] += 1
+        return None
+
+    def _reason(self, principal: Principal, action: str, resource: str) -> str:
+        if principal.service:
+            return f"the resource policy of {resource} does not allow {principal.arn} to perform {action}"
+        if resource.startswith("arn:aws:kms:"):
+            return f"no identity-based policy allows the {action} action (or the key policy does not)"
+        return f"no identity-based policy allows the {action} action"
+
+    # --- requests ----------------------------------------------------------------------------------
+
+    def checks(self, service: str, operation: str, params: dict[str, Any]) -> list[Check] | None:
+        """What AWS authorizes for this request, implicit KMS included (None: not enforced here)."""
+        build = ENFORCED.get(service)
+        if build is None:
+            return None
+        found = build(self, operation, params)
+        if found is None:
+            return None
+        return found + self._implicit_kms(service, operation, found)
+
+    def _implicit_kms(self, service: str, operation: str, checks: list[Check]) -> list[Check]:
+        actions = _KMS_FOR.get((service, operation))
+        if not actions:
+            return []
+        extra: list[Check] = []
+        for _, resource in checks:
+            key = self.encrypted_by.get(resource)
+            if key:
+                extra += [(action, key) for action in actions]
+        return extra
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
+
+    def key_arn(self, key: str) -> str:
+        if key.startswith("arn:"):
+            return key
+        return self.key_arns.get(key, self.arn("kms", f"key/{key}"))
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+
+def _policy(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
+    for ref in props.get("Roles", []):
+        arn = roles.get(ref) or _role_arn(authority, ref)
+        authority.principal(arn).policies.append(props["PolicyDocument"])
+
+
+def _managed_policy(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
+    _policy(authority, logical, props, roles, resolve)
+    ref = resolve({"Ref": logical})
+    authority.managed_documents[ref] = props["PolicyDocument"]
+    for principal in authority.managed_attachments.get(ref, []):
+        principal.policies.append(props["PolicyDocument"])
+
+
+def _role_arn(authority: Authority, name: str) -> str:
+    return name if name.startswith("arn:") else f"arn:aws:iam::{authority.account}:role/{name}"
+
+
+def _bucket_policy(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
+    authority.resource_policies[f"arn:aws:s3:::{props['Bucket']}"].append(props["PolicyDocument"])
+
+
+def _topic_policy(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
+    for topic in props.get("Topics", []):
+        authority.resource_policies[topic].append(props["PolicyDocument"])
+
+
+def _queue_policy(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
+    for url in props.get("Queues", []):
+        authority.resource_policies[_queue_arn(authority, url)].append(props["PolicyDocument"])
+
+
+def _key(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
+    arn = resolve({"Fn::GetAtt": [logical, "Arn"]})
+    authority.key_arns[resolve({"Ref": logical})] = arn
+    if "KeyPolicy" in props:
+        authority.resource_policies[arn].append(props["KeyPolicy"])
+
+
+def _encrypted(attribute: str, key_path: tuple[str, ...]) -> Callable:
+    def load(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
+        value: Any = props
+        for part in key_path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value:
+            authority.encrypted_by[resolve({"Fn::GetAtt": [logical, attribute]})] = authority.key_arn(str(value))
+
+    return load
+
+
+_LOADERS: dict[str, Callable[..., None]] = {
+    "AWS::IAM::Policy": _policy,
+    "AWS::IAM::ManagedPolicy": _managed_policy,
+    "AWS::S3::BucketPolicy": _bucket_policy,
+    "AWS::SNS::TopicPolicy": _topic_policy,
+    "AWS::SQS::QueuePolicy": _queue_policy,
+    "AWS::KMS::Key": _key,
+    "AWS::DynamoDB::Table": _encrypted("Arn", ("SSESpecification", "KMSMasterKeyId")),
+    "AWS::SNS::Topic": _encrypted("TopicArn", ("KmsMasterKeyId",)),
+    "AWS::SQS::Queue": _encrypted("Arn", ("KmsMasterKeyId",)),
+}
+
+
+def _aws_managed(arn: str) -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    name = arn.rsplit("/", 1)[-1]
+    data = json.loads(aws_managed_policies_data)
+    if name not in data:
+        log.warning("IAM: AWS managed policy %s is unknown locally: it grants nothing here", arn)
+        return {"Version": "2012-10-17", "Statement": []}
+    return data[name]["Document"]
+
+
+def _merge(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    statements: list[Any] = []
+    for document in documents:
+        found = document.get("Statement", [])
+        statements += found if isinstance(found, list) else [found]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _parent(resource: str) -> str:
+    # an S3 object's policies are its bucket's
+    if resource.startswith("arn:aws:s3:::") and "/" in resource:
+        return resource.split("/", 1)[0]
+    return resource
+
+
+def _queue_arn(authority: Authority, url: str) -> str:
+    return authority.arn("sqs", url.rstrip("/").rsplit("/", 1)[-1])
+
+
+# --- requests → (action, resource) -----------------------------------------------------------------
+
+
+def _dynamodb(authority: Authority, operation: str, params: dict[str, Any]) -> list[Check] | None:
+    table = params.get("TableName")
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        tables = list(params.get("RequestItems", {}))
+        return [(f"dynamodb:{operation}", _table_arn(authority, t)) for t in tables]
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        out = []
+        for item in params.get("TransactItems", []):
+            for kind, body in item.items():
+                action = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "Get": "GetItem"}.get(
+                    kind, "ConditionCheckItem"
+                )
+                out.append((f"dynamodb:{action}", _table_arn(authority, body["TableName"])))
+        return out
+    if not table:
+        return [(f"dynamodb:{operation}", "*")]
+    return [(f"dynamodb:{operation}", _table_arn(authority, table))]
+
+
+def _table_arn(authority: Authority, table: str) -> str:
+    return table if table.startswith("arn:") else authority.arn("dynamodb", f"table/{table}")
+
+
+def _sns(authority: Authority, operation: str, params: dict[str, Any]) -> list[Check] | None:
+    topic = params.get("TopicArn") or params.get("TargetArn")
+    if operation == "Publish" and topic:
+        return [("sns:Publish", topic)]
+    if topic:
+        return [(f"sns:{operation}", topic)]
+    return None
+
+
+def _sqs(authority: Authority, operation: str, params: dict[str, Any]) -> list[Check] | None:
+    url = params.get("QueueUrl")
+    if not url:
+        return None
+    action = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage"}.get(operation, operation)
+    return [(f"sqs:{action}", _queue_arn(authority, url))]
+
+
+def _states(authority: Authority, operation: str, params: dict[str, Any]) -> list[Check] | None:
+    target = params.get("stateMachineArn") or params.get("executionArn")
+    if target:
+        return [(f"states:{operation}", target)]
+    if operation.startswith("List"):
+        return [(f"states:{operation}", "*")]
+    return None
+
+
+ENFORCED: dict[str, Callable[[Authority, str, dict[str, Any]], list[Check] | None]] = {
+    "dynamodb": _dynamodb,
+    "sns": _sns,
+    "sqs": _sqs,
+    "stepfunctions": _states,
+    # SageMaker next: its requests map to resources only with the action tables of the Service Authorization
+    # Reference (ListModelPackages authorizes on model-package ARNs, not "*"); until then it is unchecked.
+}
+
+# The KMS permissions AWS checks on the caller, on the key of the resource, besides the call's own
+_DYNAMODB_READS = ("GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems")
+_DYNAMODB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+_KMS_FOR: dict[tuple[str, str], list[str]] = {
+    **{("dynamodb", operation): ["kms:Decrypt"] for operation in _DYNAMODB_READS},
+    **{("dynamodb", operation): ["kms:Decrypt", "kms:GenerateDataKey"] for operation in _DYNAMODB_WRITES},
+    ("sns", "Publish"): ["kms:GenerateDataKey", "kms:Decrypt"],
+    ("sqs", "SendMessage"): ["kms:GenerateDataKey"],
+    ("sqs", "SendMessageBatch"): ["kms:GenerateDataKey"],
+    ("sqs", "ReceiveMessage"): ["kms:Decrypt"],
+}

@@ -1,0 +1,103 @@
+"""The embedded AWS's IAM evaluation against AWS's documented policy logic (sagelane.local.iam)."""
+
+from __future__ import annotations
+
+from sagelane.local.iam import Authority, access_key_for
+
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/worker"
+TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/locks"
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:news"
+KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ROOT_KEY_POLICY = {
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    ]
+}
+
+
+def _allow(actions, resources, **extra) -> dict:
+    return {"Statement": [{"Effect": "Allow", "Action": actions, "Resource": resources, **extra}]}
+
+
+def _authority(*policies: dict) -> Authority:
+    authority = Authority(account=ACCOUNT, region="us-east-1")
+    authority.principal(ROLE).policies.extend(policies)
+    return authority
+
+
+def test_an_action_is_allowed_only_on_the_resources_granted():
+    authority = _authority(_allow(["dynamodb:PutItem", "dynamodb:GetItem"], TABLE))
+    worker = authority.principal(ROLE)
+    assert authority.allowed(worker, "dynamodb:PutItem", TABLE)
+    assert not authority.allowed(worker, "dynamodb:DeleteItem", TABLE)
+    assert not authority.allowed(worker, "dynamodb:PutItem", TABLE + "-other")
+
+
+def test_an_explicit_deny_wins_over_any_allow():
+    deny = {"Statement": [{"Effect": "Deny", "Action": "dynamodb:*", "Resource": TABLE}]}
+    authority = _authority(_allow("*", "*"), deny)
+    assert not authority.allowed(authority.principal(ROLE), "dynamodb:GetItem", TABLE)
+
+
+def test_conditions_are_evaluated():
+    policy = _allow("sns:Publish", TOPIC, Condition={"Bool": {"aws:SecureTransport": "false"}})
+    authority = _authority(policy)
+    assert not authority.allowed(authority.principal(ROLE), "sns:Publish", TOPIC)  # calls are over TLS
+
+
+def test_a_key_admits_only_whom_its_key_policy_admits():
+    authority = _authority(_allow(["kms:Decrypt", "kms:GenerateDataKey"], KEY))
+    worker = authority.principal(ROLE)
+    assert not authority.allowed(worker, "kms:Decrypt", KEY)  # no key policy at all
+    authority.resource_policies[KEY].append(ROOT_KEY_POLICY)  # the account root: IAM policies decide
+    authority._decisions.clear()
+    assert authority.allowed(worker, "kms:Decrypt", KEY)
+    assert not authority.allowed(worker, "kms:Encrypt", KEY)
+
+
+def test_writing_an_encrypted_table_needs_the_key_too():
+    authority = _authority(_allow(["dynamodb:PutItem"], TABLE))
+    authority.encrypted_by[TABLE] = KEY
+    authority.resource_policies[KEY].append(ROOT_KEY_POLICY)
+    worker = authority.principal(ROLE)
+    checks = authority.checks("dynamodb", "PutItem", {"TableName": "locks"})
+    assert checks == [("dynamodb:PutItem", TABLE), ("kms:Decrypt", KEY), ("kms:GenerateDataKey", KEY)]
+    denial = authority.authorize(worker, checks)
+    assert denial is not None and (denial.action, denial.resource) == ("kms:Decrypt", KEY)
+    assert f"User: {ROLE} is not authorized to perform: kms:Decrypt on resource: {KEY}" in denial.message()
+    worker.policies.append(_allow(["kms:Decrypt", "kms:GenerateDataKey"], KEY))
+    assert authority.authorize(worker, checks) is None
+    assert worker.used["dynamodb:PutItem"] == 1
+
+
+def test_a_service_principal_needs_the_key_policy_statement_for_it():
+    authority = Authority(account=ACCOUNT, region="us-east-1")
+    authority.encrypted_by[TOPIC] = KEY
+    authority.resource_policies[KEY].append(ROOT_KEY_POLICY)
+    cloudwatch = authority.principal("cloudwatch.amazonaws.com")
+    checks = authority.checks("sns", "Publish", {"TopicArn": TOPIC, "Message": "m"})
+    assert authority.authorize(cloudwatch, checks) is not None
+    authority.resource_policies[KEY].append(
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+                }
+            ]
+        }
+    )
+    authority._decisions.clear()
+    assert authority.authorize(cloudwatch, checks) is None
+
+
+def test_each_principal_has_its_own_access_key():
+    authority = Authority(account=ACCOUNT, region="us-east-1")
+    first, second = authority.principal(ROLE), authority.principal(ROLE + "2")
+    assert first.access_key != second.access_key and len(first.access_key) == 20
+    assert authority.for_access_key(access_key_for(ROLE)) is first
+    assert authority.for_access_key("sagelane-local") is None  # the operator
