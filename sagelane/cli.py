@@ -116,6 +116,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=4599, help="loopback port (default 4599; 0 picks a free one)")
     p.add_argument("--state-dir", type=Path, default=Path(".sagelane/local"), help="pid file, logs, assembly")
     p.add_argument("--env", default=os.environ.get("SAGELANE_ENV", DEFAULT_ENV), help="environment config")
+    p.add_argument(
+        "--assembly", type=Path, help="serve this already synthesized cloud assembly (cdk.out) instead of synthesizing"
+    )
+    p.add_argument(
+        "--no-enforce",
+        dest="enforce",
+        action="store_false",
+        help="debugging only: serve without IAM and request validation (moto's leniency; AWS would refuse)",
+    )
     p.set_defaults(handler=_cmd_local_up)
     p = local.add_parser("serve", help="serve a model version over the SageMaker container contract on loopback")
     p.add_argument("model")
@@ -355,7 +364,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_local_up(args: argparse.Namespace) -> int:
     from sagelane.local.runtime import serve
 
-    return serve(env=args.env, port=args.port, state_dir=args.state_dir)
+    return serve(env=args.env, port=args.port, state_dir=args.state_dir, assembly=args.assembly, enforce=args.enforce)
 
 
 def _cmd_local_serve(args: argparse.Namespace) -> int:

@@ -55,7 +55,7 @@ def stacks_in_order(assembly: Path) -> list[str]:
     return ordered
 
 
-def serve(*, env: str, port: int, state_dir: Path) -> int:
+def serve(*, env: str, port: int, state_dir: Path, assembly: Path | None = None, enforce: bool = True) -> int:
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     state_file = state_dir / STATE_FILE
@@ -63,9 +63,16 @@ def serve(*, env: str, port: int, state_dir: Path) -> int:
         raise SageLaneError(f"an embedded AWS is already running ({state_file}); stop it with `sagelane local down`")
     started = time.perf_counter()
     _log_to_console()
-    print(f"synthesizing {env} ...", flush=True)
-    assembly = synthesize(env, state_dir / "cdk.out")
-    with EmbeddedAWS(assembly, stacks=stacks_in_order(assembly), port=port, log_dir=state_dir / "logs") as cloud:
+    if assembly is None:
+        print(f"synthesizing {env} ...", flush=True)
+        assembly = synthesize(env, state_dir / "cdk.out")
+    elif not (assembly / "manifest.json").is_file():
+        raise SageLaneError(f"{assembly} is not a cloud assembly (no manifest.json): synthesize it, or drop --assembly")
+    if not enforce:
+        print("IAM and request validation are OFF (--no-enforce): green here does not mean green on AWS", flush=True)
+    with EmbeddedAWS(
+        assembly, stacks=stacks_in_order(assembly), port=port, log_dir=state_dir / "logs", enforce=enforce
+    ) as cloud:
         assert cloud.summary is not None
         state_file.write_text(json.dumps({"pid": os.getpid(), "endpoint": cloud.endpoint, "env": env}))
         print("provisioned from the cloud assembly:")

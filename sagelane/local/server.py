@@ -41,8 +41,10 @@ class EmbeddedAWS:
         region: str = "us-east-1",
         pump_interval: float = 0.1,
         log_dir: Path | None = None,
+        enforce: bool = True,
     ) -> None:
         self.log_dir = log_dir
+        self.enforce = enforce  # IAM and request validation (sagelane.local.gate); off only to debug
         self.assembly = assembly
         self.stack_names = stacks
         self.requested_port = port
@@ -82,7 +84,9 @@ class EmbeddedAWS:
         )
         boto3.DEFAULT_SESSION = None
         aws.reset()
-        self.cloud = LocalCloud(self.assembly, stacks=self.stack_names, region=self.region, log_dir=self.log_dir)
+        self.cloud = LocalCloud(
+            self.assembly, stacks=self.stack_names, region=self.region, log_dir=self.log_dir, enforce=self.enforce
+        )
         self.summary = self.cloud.up()
         self._pump = threading.Thread(target=self._pump_forever, name="sagelane-event-pump", daemon=True)
         self._pump.start()

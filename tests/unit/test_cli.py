@@ -62,6 +62,7 @@ def test_unreadable_file_exits_2_with_one_line(capsys, tmp_path, monkeypatch, ro
             ["validate", "samples/penguins.csv", "--dataset", "churn", "--contract", "contracts/penguins.yaml"],
             "is the contract of dataset 'penguins', not 'churn'",
         ),
+        (["local", "up", "--assembly", "samples", "--port", "0"], "is not a cloud assembly (no manifest.json)"),
     ],
 )
 def test_wrong_calls_exit_2_with_a_clear_message(capsys, monkeypatch, root, args, message):
