@@ -64,6 +64,7 @@ class TrainingStack(Stack):
         )
         artifacts.grant_read(self.training_role, "training/*")
         artifacts.grant_write(self.training_role, "training/*")
+        artifacts.grant_list(self.training_role, "training/")  # its S3Prefix channels
         self.training_role.add_to_policy(  # exactly the code object, not the whole assets bucket
             iam.PolicyStatement(
                 actions=["s3:GetObject"], resources=[source.bucket.arn_for_objects(source.s3_object_key)]
@@ -161,13 +162,7 @@ class TrainingStack(Stack):
             },
         )
         curated.grant_read(prepare.function, "data/*")
-        prepare.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[curated.bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": ["data/*"]}},
-            )
-        )
+        curated.grant_list(prepare.function, "data/")
         artifacts.grant_write(prepare.function, "training/*")
         artifacts.grant_read(evaluate.function, "training/*")
         artifacts.grant_write(register.function, "training/*")

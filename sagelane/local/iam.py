@@ -184,7 +184,7 @@ class Authority:
 
     def _evaluate(self, principal: Principal, action: str, resource: str, context: dict[str, str]) -> bool:
         policies = self.resource_policies.get(resource) or self.resource_policies.get(_parent(resource))
-        resource_policy = _merge(policies) if policies else None
+        resource_policy = _normalized(_merge(policies)) if policies else None
         if principal.service:
             if resource_policy is None:
                 return False
@@ -201,7 +201,7 @@ class Authority:
         node = Node(
             principal.arn,
             "AROA" + principal.access_key[4:],
-            [Policy(principal.arn, f"policy-{i}", doc) for i, doc in enumerate(principal.policies)],
+            [Policy(principal.arn, f"policy-{i}", _normalized(doc)) for i, doc in enumerate(principal.policies)],
             [],
             {"Version": "2012-10-17", "Statement": []},
             None,
@@ -223,12 +223,14 @@ class Authority:
             )
         )
 
-    def authorize(self, principal: Principal, checks: list[Check]) -> Denial | None:
+    def authorize(
+        self, principal: Principal, checks: list[Check], context: dict[str, str] | None = None
+    ) -> Denial | None:
         """The first check ``principal`` fails, or None (then every action counts as used)."""
         for action, resource in checks:
             if principal.service and not resource.startswith("arn:aws:kms:"):
                 continue  # a service principal's own call: only the key policy is checked (see docs)
-            if not self.allowed(principal, action, resource):
+            if not self.allowed(principal, action, resource, context if action.startswith("s3:") else None):
                 denial = Denial(principal.arn, action, resource, self._reason(principal, action, resource))
                 self.denials.append(denial)
                 log.info("denied: %s", denial.message())
@@ -242,6 +244,8 @@ class Authority:
             return f"the resource policy of {resource} does not allow {principal.arn} to perform {action}"
         if resource.startswith("arn:aws:kms:"):
             return f"no identity-based policy allows the {action} action (or the key policy does not)"
+        if self.resource_policies.get(resource) or self.resource_policies.get(_parent(resource)):
+            return f"no identity-based policy allows the {action} action, or a resource-based policy denies it"
         return f"no identity-based policy allows the {action} action"
 
     # --- requests ----------------------------------------------------------------------------------
@@ -255,6 +259,29 @@ class Authority:
         if found is None:
             return None
         return found + self._implicit_kms(service, operation, found)
+
+    def s3_checks(self, action: str, method: str, bucket: str, key: str | None, copy_source: str | None) -> list[Check]:
+        """What S3 authorizes for a request moto maps to ``action`` (``PutObject``, ``ListBucket``...), with
+        the KMS use of SSE-KMS objects (the bucket's default key): writing needs ``kms:GenerateDataKey``,
+        reading ``kms:Decrypt``; a copy also reads its source."""
+        bucket_arn = f"arn:aws:s3:::{bucket}"
+        target = f"{bucket_arn}/{key}" if key else bucket_arn
+        checks: list[Check] = [(f"s3:{action}", target)]
+        reads = action in ("GetObject", "GetObjectVersion") and method != "HEAD"
+        if copy_source:
+            source = copy_source.lstrip("/").split("?", 1)[0]
+            source_bucket = source.split("/", 1)[0]
+            checks.append(("s3:GetObject", f"arn:aws:s3:::{source}"))
+            source_key = self.encrypted_by.get(f"arn:aws:s3:::{source_bucket}")
+            if source_key:
+                checks.append(("kms:Decrypt", source_key))
+        bucket_key = self.encrypted_by.get(bucket_arn)
+        if bucket_key and key:
+            if action == "PutObject":
+                checks.append(("kms:GenerateDataKey", bucket_key))
+            elif reads:
+                checks.append(("kms:Decrypt", bucket_key))
+        return checks
 
     def _implicit_kms(self, service: str, operation: str, checks: list[Check]) -> list[Check]:
         actions = _KMS_FOR.get((service, operation))
@@ -318,6 +345,15 @@ def _key(authority: Authority, logical: str, props: dict, roles: dict, resolve: 
         authority.resource_policies[arn].append(props["KeyPolicy"])
 
 
+def _bucket(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
+    rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+    for rule in rules:
+        default = rule.get("ServerSideEncryptionByDefault", {})
+        if default.get("SSEAlgorithm") == "aws:kms" and default.get("KMSMasterKeyID"):
+            name = resolve({"Ref": logical})
+            authority.encrypted_by[f"arn:aws:s3:::{name}"] = authority.key_arn(str(default["KMSMasterKeyID"]))
+
+
 def _encrypted(attribute: str, key_path: tuple[str, ...]) -> Callable:
     def load(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
         value: Any = props
@@ -336,6 +372,7 @@ _LOADERS: dict[str, Callable[..., None]] = {
     "AWS::SNS::TopicPolicy": _topic_policy,
     "AWS::SQS::QueuePolicy": _queue_policy,
     "AWS::KMS::Key": _key,
+    "AWS::S3::Bucket": _bucket,
     "AWS::DynamoDB::Table": _encrypted("Arn", ("SSESpecification", "KMSMasterKeyId")),
     "AWS::SNS::Topic": _encrypted("TopicArn", ("KmsMasterKeyId",)),
     "AWS::SQS::Queue": _encrypted("Arn", ("KmsMasterKeyId",)),
@@ -359,6 +396,31 @@ def _merge(documents: list[dict[str, Any]]) -> dict[str, Any]:
         found = document.get("Statement", [])
         statements += found if isinstance(found, list) else [found]
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _condition_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return [_condition_text(v) for v in value]
+    return value if isinstance(value, str) else str(value)
+
+
+def _normalized(document: dict[str, Any]) -> dict[str, Any]:
+    """A policy as IAM stores it: condition values as text (a template may write ``1.2`` or ``true``)."""
+    found = document.get("Statement", [])
+    statements = []
+    for statement in found if isinstance(found, list) else [found]:
+        condition = statement.get("Condition")
+        if condition:
+            statement = {
+                **statement,
+                "Condition": {
+                    op: {key: _condition_text(value) for key, value in block.items()} for op, block in condition.items()
+                },
+            }
+        statements.append(statement)
+    return {**document, "Statement": statements}
 
 
 def _parent(resource: str) -> str:

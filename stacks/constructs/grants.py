@@ -40,6 +40,12 @@ class Zone:
         """Read, write, delete and list the keys under ``prefix`` (a scratch area such as Spark's output)."""
         self._grant(grantee, (*READ_ACTIONS, *WRITE_ACTIONS, "s3:DeleteObject"), f"{prefix}*", "scratch")
         self.key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt")
+        self.grant_list(grantee, prefix)
+
+    def grant_list(self, grantee: iam.IGrantable, prefix: str) -> None:
+        """``s3:ListBucket`` on the bucket for listings under ``prefix`` only (the ``s3:prefix`` condition).
+        A SageMaker ``S3Prefix`` channel lists its prefix before it downloads ("Data download failed"
+        without it); so does any reader of a partitioned dataset."""
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:ListBucket"],

@@ -101,3 +101,48 @@ def test_each_principal_has_its_own_access_key():
     assert first.access_key != second.access_key and len(first.access_key) == 20
     assert authority.for_access_key(access_key_for(ROLE)) is first
     assert authority.for_access_key("sagelane-local") is None  # the operator
+
+
+def test_s3_authorizes_the_action_the_bucket_policy_and_the_objects_key():
+    import boto3
+    import pytest
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from sagelane.local import gate
+
+    bucket, arn = "lake-artifacts", "arn:aws:s3:::lake-artifacts"
+    authority = _authority(_allow(["s3:GetObject", "s3:PutObject"], f"{arn}/training/*"))
+    authority.encrypted_by[arn] = KEY
+    authority.resource_policies[KEY].append(ROOT_KEY_POLICY)
+    credentials = authority.credentials(ROLE)
+    gate.install(authority, s3=True)
+    try:
+        with mock_aws():
+            boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+            s3 = boto3.client(
+                "s3",
+                region_name="us-east-1",
+                aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=credentials["AWS_SESSION_TOKEN"],
+            )
+            with pytest.raises(ClientError) as put:
+                s3.put_object(Bucket=bucket, Key="training/a", Body=b"x")  # no kms:GenerateDataKey
+            assert put.value.response["Error"]["Code"] == "AccessDenied"
+            assert f"perform: kms:GenerateDataKey on resource: {KEY}" in put.value.response["Error"]["Message"]
+            authority.principal(ROLE).policies.append(_allow(["kms:GenerateDataKey", "kms:Decrypt"], KEY))
+            authority._decisions.clear()
+            s3.put_object(Bucket=bucket, Key="training/a", Body=b"x")
+            assert s3.get_object(Bucket=bucket, Key="training/a")["Body"].read() == b"x"
+            with pytest.raises(ClientError) as listed:  # a prefix channel lists: s3:ListBucket on the bucket
+                s3.list_objects_v2(Bucket=bucket, Prefix="training/")
+            assert f"perform: s3:ListBucket on resource: {arn}" in listed.value.response["Error"]["Message"]
+            listing = _allow("s3:ListBucket", arn, Condition={"StringLike": {"s3:prefix": "training/*"}})
+            authority.principal(ROLE).policies.append(listing)
+            authority._decisions.clear()
+            assert s3.list_objects_v2(Bucket=bucket, Prefix="training/")["KeyCount"] == 1
+            with pytest.raises(ClientError):
+                s3.list_objects_v2(Bucket=bucket, Prefix="other/")  # the condition holds
+    finally:
+        gate.uninstall()
