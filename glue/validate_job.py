@@ -20,8 +20,7 @@ import functools
 import sys
 from pathlib import Path
 
-import boto3
-
+from sagelane import aws
 from sagelane.ingest.spark_job import Storage, ingest_large_object
 from sagelane.ingest.steps import IngestObject, Lake
 from sagelane.runtime import packaged_contract
@@ -60,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     args = parse(sys.argv[1:] if argv is None else argv)
     spark = SparkSession.builder.getOrCreate()
-    s3, glue, secrets = boto3.client("s3"), boto3.client("glue"), boto3.client("secretsmanager")
+    s3, glue, secrets = aws.client("s3"), aws.client("glue"), aws.client("secretsmanager")
     obj = IngestObject(
         dataset=args.dataset,
         bucket=args.bucket,

@@ -147,6 +147,18 @@ def _call_action(self: Any) -> Any:
     return CALL_ACTION.original(self)
 
 
+def _deleted_keys(request: Any) -> list[str]:
+    """The keys of a DeleteObjects request: S3 authorizes s3:DeleteObject on each object, not the bucket."""
+    import xml.etree.ElementTree as ElementTree
+
+    body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return [None]  # malformed: moto answers MalformedXML; the bucket is what the request names
+    return [element.text or "" for element in root.iter() if element.tag.rsplit("}", 1)[-1] == "Key"] or [None]
+
+
 def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
     """moto's S3 hook (called by every S3 handler once it knows the action): authorize as S3 does."""
     current = _state["authority"] if _state["enforce"] else None
@@ -155,7 +167,12 @@ def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | Non
         action = self.data.get("Action") if isinstance(self.data, dict) else None
         if principal is not None and isinstance(action, str):
             headers = self.headers
-            checks = current.s3_checks(action, self.method, bucket_name, key_name, headers.get("x-amz-copy-source"))
+            keys = _deleted_keys(self) if self.method == "POST" and "delete" in self.querystring else [key_name]
+            checks = [
+                check
+                for key in keys
+                for check in current.s3_checks(action, self.method, bucket_name, key, headers.get("x-amz-copy-source"))
+            ]
             prefix = self.querystring.get("prefix", [""])
             context = {
                 "s3:prefix": prefix[0] if isinstance(prefix, list) else str(prefix),
@@ -205,13 +222,10 @@ def _declare_s3() -> Any:
 S3_ACTION = _declare_s3()
 
 
-def install(authority: Any = None, *, s3: bool = False) -> None:
-    """Validate (and, given ``authority``, authorize) every request; S3 authorization only with ``s3``:
-    it works (tests/unit/test_local_iam.py) but the embedded AWS still runs a Glue job's script download
-    as the workflow's role instead of the job's, so it is not on in the lifecycle yet (issue 16)."""
+def install(authority: Any = None) -> None:
+    """Validate (and, given ``authority``, authorize) every request, S3's included."""
     CALL_ACTION.apply()
-    if s3:
-        S3_ACTION.apply()
+    S3_ACTION.apply()
     if authority is not None:
         set_authority(authority)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sagelane.environ import thread_environment
 from sagelane.local.sagemaker import split_uri
 
 log = logging.getLogger("sagelane.local")
@@ -32,8 +33,11 @@ class RunOutcome:
     seconds: float
 
 
-def run_job(s3: Any, job: dict[str, Any], arguments: dict[str, str]) -> RunOutcome:
-    """Run one Glue job run to its end, in this process."""
+def run_job(
+    s3: Any, job: dict[str, Any], arguments: dict[str, str], environment: dict[str, str] | None = None
+) -> RunOutcome:
+    """Run one Glue job run to its end, in this process; ``environment`` (the job role's credentials,
+    where IAM is enforced) is laid over the script's environment, as Glue gives the run its role."""
     from sagelane.validation.spark import local_session
 
     started = time.perf_counter()
@@ -48,8 +52,9 @@ def run_job(s3: Any, job: dict[str, Any], arguments: dict[str, str]) -> RunOutco
             argv = [x for name, value in merged.items() for x in (name, str(value))]
             argv += ["--sagelane_local_dir", str(work / "scratch")]
             local_session(2)  # the script's SparkSession.builder.getOrCreate() finds it
-            namespace = runpy.run_path(str(script), run_name="sagelane_glue_job")
-            namespace["main"](argv)
+            with thread_environment(environment or {}):
+                namespace = runpy.run_path(str(script), run_name="sagelane_glue_job")
+                namespace["main"](argv)
         except Exception as exc:
             log.warning("glue job %s failed: %s: %s", job["Name"], type(exc).__name__, exc)
             return RunOutcome("FAILED", f"{type(exc).__name__}: {exc}", time.perf_counter() - started)

@@ -185,12 +185,18 @@ class LocalGlueService(StateTaskServiceCallback):
         if action != "start_job_run":
             raise RuntimeError(f"glue:{action} is not run locally (only startJobRun)")
         region = resource_runtime_part.region
-        s3 = client_for(region=region, service="s3", state_credentials=state_credentials)
         glue = client_for(region=region, service="glue", state_credentials=state_credentials)
         name = normalised_parameters["JobName"]
         job = glue.get_job(JobName=name)["Job"]
         log.info("glue job %s: running %s locally", name, job["Command"]["ScriptLocation"])
-        outcome = local_glue.run_job(s3, job, normalised_parameters.get("Arguments", {}))
+        # the run fetches its script and does its work as the job's role, as Glue assumes it
+        job_role = StateCredentials(role_arn=job.get("Role", ""))
+        outcome = local_glue.run_job(
+            client_for(region=region, service="s3", state_credentials=job_role),
+            job,
+            normalised_parameters.get("Arguments", {}),
+            environment=credentials_of(job_role),
+        )
         run_id = glue.start_job_run(JobName=name, Arguments=normalised_parameters.get("Arguments", {}))["JobRunId"]
         description = {
             "Id": run_id,
@@ -248,6 +254,14 @@ def _as_step_functions_output(response: object) -> object:
 
 _original = state_task_service_factory.state_task_service_for
 _original_client_for = moto_boto_client.boto_client_for
+
+
+def credentials_of(state_credentials: StateCredentials) -> dict[str, str]:
+    """The environment a process running as that role gets (nothing where IAM is not enforced)."""
+    authority = gate.authority()
+    if authority is None or not state_credentials.role_arn:
+        return {}
+    return authority.credentials(state_credentials.role_arn)
 
 
 def client_for(region: str, service: str, state_credentials: Any = None) -> Any:

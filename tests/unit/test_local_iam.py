@@ -116,7 +116,7 @@ def test_s3_authorizes_the_action_the_bucket_policy_and_the_objects_key():
     authority.encrypted_by[arn] = KEY
     authority.resource_policies[KEY].append(ROOT_KEY_POLICY)
     credentials = authority.credentials(ROLE)
-    gate.install(authority, s3=True)
+    gate.install(authority)
     try:
         with mock_aws():
             boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
@@ -144,5 +144,14 @@ def test_s3_authorizes_the_action_the_bucket_policy_and_the_objects_key():
             assert s3.list_objects_v2(Bucket=bucket, Prefix="training/")["KeyCount"] == 1
             with pytest.raises(ClientError):
                 s3.list_objects_v2(Bucket=bucket, Prefix="other/")  # the condition holds
+            with pytest.raises(ClientError) as deleted:  # DeleteObjects: s3:DeleteObject on each key
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "training/a"}]})
+            message = deleted.value.response["Error"]["Message"]
+            assert f"perform: s3:DeleteObject on resource: {arn}/training/a" in message
+            authority.principal(ROLE).policies.append(_allow("s3:DeleteObject", f"{arn}/training/*"))
+            authority._decisions.clear()
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "training/a"}]})
+            with pytest.raises(ClientError):
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "training/b"}, {"Key": "other/c"}]})
     finally:
         gate.uninstall()
