@@ -20,7 +20,7 @@ from constructs import Construct
 
 from sagelane.alarms import prefix as alarm_prefix
 from sagelane.config import Project
-from stacks.constructs.nag import acknowledge
+from stacks.constructs.nag import acknowledge, list_model_packages
 
 GITHUB_OIDC = "token.actions.githubusercontent.com"
 _COLON = ArnFormat.COLON_RESOURCE_NAME
@@ -96,14 +96,12 @@ class DeliveryStack(Stack):
             (["s3:GetEncryptionConfiguration", "s3:GetBucketVersioning"], [buckets]),
             (["cloudwatch:DescribeAlarms"], [alarms]),
             (["ssm:GetParameter"], [parameters]),
-            (
-                ["sagemaker:DescribeEndpoint", "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
-                sagemaker,
-            ),
+            (["sagemaker:DescribeEndpoint", "sagemaker:DescribeModelPackage"], sagemaker),
             (["states:ListExecutions"], [machines]),
             (["states:DescribeExecution", "states:GetExecutionHistory"], [executions]),
         ):
             self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources))
+        list_model_packages(self.role, self.role.add_to_policy)
         for resource, why in (
             (f"arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/SageLane-{env}-*/*", "stacks"),
             (f"arn:<AWS::Partition>:s3:::sagelane-{env}-*", "lake buckets"),

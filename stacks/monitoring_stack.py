@@ -21,7 +21,7 @@ from sagelane.monitoring.quality import LABELS_PREFIX, LOWER_IS_BETTER, alarm_th
 from sagelane.registry import group_name
 from sagelane.serving import runtime as serving_runtime
 from stacks.constructs.common import notification_topic, notify_on_change, put_metrics_statement
-from stacks.constructs.nag import acknowledge
+from stacks.constructs.nag import acknowledge, acknowledge_unscoped
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
 from stacks.ingest_stack import IngestStack, log_retention
@@ -368,9 +368,8 @@ class MonitoringStack(Stack):
                 f"AwsSolutions-IAM5[Resource::{base}:model-package/{group_name(env, model.name)}/*]",
                 "The check reads the live version of this model; versions are created at run time.",
             )
-        acknowledge(
+        acknowledge_unscoped(
             role,  # type: ignore[arg-type]
-            "AwsSolutions-IAM5[Resource::*]",
             "cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to this "
             "environment's SageLane namespace.",
         )

@@ -22,7 +22,7 @@ from sagelane.training.package import build_source_tarball
 from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow, put_metrics_statement
 from stacks.constructs.grants import grant_encrypted_tables_and_topics
 from stacks.constructs.images import framework_for, framework_image
-from stacks.constructs.nag import acknowledge, acknowledge_workflow_role
+from stacks.constructs.nag import acknowledge, acknowledge_unscoped, acknowledge_workflow_role, list_model_packages
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack
 from stacks.ingest_stack import CURATED_EVENT, SAGELANE_SOURCE, log_retention
@@ -167,15 +167,12 @@ class TrainingStack(Stack):
         artifacts.grant_read(evaluate.function, "training/*")
         artifacts.grant_write(register.function, "training/*")
         read_registry = iam.PolicyStatement(
-            actions=[
-                "sagemaker:ListModelPackages",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:DescribeModelPackageGroup",
-            ],
+            actions=["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
             resources=[*groups, *packages],
         )
-        prepare.function.add_to_role_policy(read_registry)
-        register.function.add_to_role_policy(read_registry)
+        for reader in (prepare.function, register.function):
+            reader.add_to_role_policy(read_registry)
+            list_model_packages(reader.role, reader.add_to_role_policy)  # type: ignore[arg-type]
         create = iam.PolicyStatement(actions=["sagemaker:CreateModelPackage"], resources=[*groups, *packages])
         if not config.training.auto_approve:
             # The approval gate: the pipeline can only create versions that wait for a person.
@@ -299,15 +296,12 @@ class TrainingStack(Stack):
             statements=[
                 iam.PolicyStatement(actions=["sagemaker:UpdateModelPackage"], resources=packages),
                 iam.PolicyStatement(
-                    actions=[
-                        "sagemaker:DescribeModelPackage",
-                        "sagemaker:ListModelPackages",
-                        "sagemaker:DescribeModelPackageGroup",
-                    ],
+                    actions=["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
                     resources=[*groups, *packages],
                 ),
             ],
         )
+        list_model_packages(self.approver_policy, self.approver_policy.add_statements)
         self._acknowledge(env, config.models, [prepare, register])
         acknowledge_workflow_role(self.state_machine, [prepare.function, evaluate.function, register.function])
         publish_workflow(self, env=env, workflow="train", state_machine=self.state_machine)
@@ -334,9 +328,8 @@ class TrainingStack(Stack):
             finding = f"AwsSolutions-IAM5[Resource::{base}:model-package/{group_name(env, model.name)}/*]"
             for principal in principals:
                 acknowledge(principal, finding, versions)  # type: ignore[arg-type]
-        acknowledge(
+        acknowledge_unscoped(
             registry_users[-1].function.role,  # type: ignore[arg-type]
-            "AwsSolutions-IAM5[Resource::*]",
             "cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to this "
             "environment's SageLane namespace.",
         )
@@ -351,9 +344,8 @@ class TrainingStack(Stack):
             "/aws/sagemaker/TrainingJobs:*]",
             "SageMaker writes each job's log streams into this one AWS-defined log group; stream names are per job.",
         )
-        acknowledge(
+        acknowledge_unscoped(
             self.training_role,
-            "AwsSolutions-IAM5[Resource::*]",
             "cloudwatch:PutMetricData has no resource-level permissions; it is limited to SageMaker's namespaces "
             "by a condition.",
         )

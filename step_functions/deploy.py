@@ -412,7 +412,10 @@ def build_deploy_definition(
                 **endpoint,
                 "EndpointConfigName.$": "$.plan.endpoint_config",
                 "DeploymentConfig.$": "$.serving.deployment",
-                "RetainAllVariantProperties": False,
+                # keep a scaled-out variant's instance count (autoscaling's) across deploys; the new
+                # config's data capture settings apply
+                "RetainAllVariantProperties": True,
+                "ExcludeRetainedVariantProperties": [{"VariantPropertyType": "DataCaptureConfig"}],
             },
         )
     )

@@ -20,6 +20,9 @@ from typing import Any
 
 import boto3
 
+from sagelane import aws
+from sagelane.environ import thread_environment
+from sagelane.local import gate
 from sagelane.monitoring.capture import capture_line, capture_prefix
 from sagelane.serving.container import LoadedModel
 from sagelane.serving.local import load_container
@@ -35,8 +38,9 @@ class LocalEndpoints:
         self.invocations: dict[str, int] = {}
         self._captured: dict[str, int] = {}
 
-    def _container(self, sagemaker: Any, endpoint: str) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
-        """(Model name, its container, the variant, the config's DataCaptureConfig or {})."""
+    def _container(self, sagemaker: Any, endpoint: str) -> tuple[str, dict[str, Any], str, dict[str, Any], str]:
+        """(Model name, its container, the variant, the config's DataCaptureConfig or {}, the model's
+        execution role)."""
         described = sagemaker.describe_endpoint(EndpointName=endpoint)
         config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
         variant = config["ProductionVariants"][0]
@@ -48,7 +52,8 @@ class LocalEndpoints:
             own = container.get("Environment") or {}
             container = dict(package["InferenceSpecification"]["Containers"][0])
             container["Environment"] = {**container.get("Environment", {}), **own}
-        return variant["ModelName"], container, variant["VariantName"], config.get("DataCaptureConfig") or {}
+        capture = config.get("DataCaptureConfig") or {}
+        return variant["ModelName"], container, variant["VariantName"], capture, model.get("ExecutionRoleArn", "")
 
     def _capture(
         self,
@@ -58,6 +63,7 @@ class LocalEndpoints:
         capture: dict[str, Any],
         request: tuple[bytes, str, bytes, str],
         inference_id: str | None,
+        role: str,
     ) -> None:
         """What SageMaker data capture does for ``capture`` (an endpoint config's DataCaptureConfig): keep
         ``InitialSamplingPercentage`` of the requests, as JSON Lines under
@@ -76,14 +82,15 @@ class LocalEndpoints:
         )
         bucket, _, prefix = capture["DestinationS3Uri"].removeprefix("s3://").partition("/")
         key = capture_prefix(prefix, endpoint, variant, now) + f"{uuid.uuid4()}.jsonl"
-        boto3.client("s3", region_name=region).put_object(Bucket=bucket, Key=key, Body=line.encode() + b"\n")
+        with thread_environment(_role_environment(role)):  # SageMaker writes the capture as the model's role
+            aws.client("s3").put_object(Bucket=bucket, Key=key, Body=line.encode() + b"\n")
 
     def invoke(
         self, region: str, endpoint: str, body: bytes, content_type: str, accept: str, inference_id: str | None = None
     ) -> tuple[int, dict, bytes]:
         sagemaker = boto3.client("sagemaker", region_name=region)
         try:
-            model_name, container, variant, capture = self._container(sagemaker, endpoint)
+            model_name, container, variant, capture, role = self._container(sagemaker, endpoint)
         except sagemaker.exceptions.ClientError:
             message = f"Endpoint {endpoint} of account 123456789012 not found."
             return (
@@ -95,7 +102,8 @@ class LocalEndpoints:
             loaded = self._models.get(model_name)
             if loaded is None:
                 work = Path(self._tmp.name) / model_name
-                loaded = self._models[model_name] = load_container(container, work, model_name)
+                with thread_environment(_role_environment(role)):  # the model and code download as its role
+                    loaded = self._models[model_name] = load_container(container, work, model_name)
                 log.info("endpoint %s: loaded model %s", endpoint, model_name)
         self.invocations[endpoint] = self.invocations.get(endpoint, 0) + 1
         client_errors = getattr(loaded.module, "InputError", ValueError)
@@ -105,7 +113,8 @@ class LocalEndpoints:
             return _model_error(415 if "content type" in str(exc) else 400, str(exc))
         except Exception as exc:
             return _model_error(500, f"{type(exc).__name__}: {exc}")
-        self._capture(region, endpoint, variant, capture, (body, content_type, payload, returned_type), inference_id)
+        request = (body, content_type, payload, returned_type)
+        self._capture(region, endpoint, variant, capture, request, inference_id, role)
         # moto reads the status from the headers, not from the tuple
         return (
             200,
@@ -124,6 +133,12 @@ class LocalEndpoints:
             names = list(self._models) if model_name is None else [model_name]
             gone = [loaded for name in names if (loaded := self._models.pop(name, None)) is not None]
         _flush_capture(gone)  # a container that goes away writes what it captured
+
+
+def _role_environment(role: str) -> dict[str, str]:
+    """The credentials a container running as ``role`` gets, where the embedded AWS enforces IAM."""
+    authority = gate.authority()
+    return authority.credentials(role) if authority is not None and role else {}
 
 
 def _flush_capture(models: list[LoadedModel]) -> None:

@@ -91,7 +91,11 @@ def set_authority(authority: Any) -> None:
 
 
 # the access-denied code of each service (a KMS denial: the service's KMS code, where it has one)
-_DENIED = {"sns": ("AuthorizationError", "KMSAccessDeniedException"), "sqs": ("AccessDenied", "KmsAccessDenied")}
+_DENIED = {
+    "sns": ("AuthorizationError", "KMSAccessDeniedException"),
+    "sqs": ("AccessDenied", "KmsAccessDenied"),
+    "cloudwatch": ("AccessDenied", "AccessDenied"),  # a Query API's common error
+}
 
 
 def _authorize(response: Any, service: str, operation: Any, params: dict[str, Any]) -> Exception | None:
@@ -101,12 +105,15 @@ def _authorize(response: Any, service: str, operation: Any, params: dict[str, An
     principal = current.for_access_key(response.get_access_key())
     if principal is None:
         return None  # the operator: full access
-    checks = current.checks(service, operation.name, params)
-    if checks is None:
+    request = current.request(service, operation.name, params)
+    if request is None:
         current.unchecked[f"{service}:{operation.name}"] += 1
         return None
-    denial = current.authorize(principal, checks)
+    denial = current.authorize(principal, request.checks, request.context)
     if denial is None:
+        invalid = current.authorize(principal, request.validation, request.context)
+        if invalid is not None:  # the service's own validation of what its caller may do
+            return _service_exception("ValidationException", invalid.message())
         return None
     code, kms_code = _DENIED.get(service, ("AccessDeniedException", "KMSAccessDeniedException"))
     declared = {shape.name for shape in operation.error_shapes}

@@ -28,11 +28,13 @@ import hashlib
 import json
 import logging
 import threading
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagelane.local import actions
 from sagelane.local.patches import patch
 
 log = logging.getLogger("sagelane.local")
@@ -96,6 +98,17 @@ class Denial:
 
 
 Check = tuple[str, str]  # (IAM action, resource ARN)
+
+
+@dataclass
+class Request:
+    """What one request is authorized on."""
+
+    checks: list[Check]
+    context: dict[str, str] = field(default_factory=dict)  # its request condition keys
+    # what the service validates the caller may do before acting (Application Auto Scaling): a denial
+    # there is the service's ValidationException, not an access denial of the request itself
+    validation: list[Check] = field(default_factory=list)
 
 
 class Authority:
@@ -230,7 +243,7 @@ class Authority:
         for action, resource in checks:
             if principal.service and not resource.startswith("arn:aws:kms:"):
                 continue  # a service principal's own call: only the key policy is checked (see docs)
-            if not self.allowed(principal, action, resource, context if action.startswith("s3:") else None):
+            if not self.allowed(principal, action, resource, context):
                 denial = Denial(principal.arn, action, resource, self._reason(principal, action, resource))
                 self.denials.append(denial)
                 log.info("denied: %s", denial.message())
@@ -250,15 +263,31 @@ class Authority:
 
     # --- requests ----------------------------------------------------------------------------------
 
-    def checks(self, service: str, operation: str, params: dict[str, Any]) -> list[Check] | None:
-        """What AWS authorizes for this request, implicit KMS included (None: not enforced here)."""
+    def request(self, service: str, operation: str, params: dict[str, Any]) -> Request | None:
+        """What AWS authorizes for this request — its own action and resources, the roles it passes, what
+        the service checks on the caller's behalf, the implicit KMS — or None: not enforced here."""
+        if (service, operation) in _NEVER_DENIED:
+            return Request([])
         build = ENFORCED.get(service)
-        if build is None:
+        if build is not None:
+            found = build(self, operation, params)
+            if found is None:
+                return None
+            return Request(found + self._implicit_kms(service, operation, found))
+        resolved = actions.resolve(service, operation, params, region=self.region, account=self.account)
+        if resolved is None:
             return None
-        found = build(self, operation, params)
-        if found is None:
-            return None
-        return found + self._implicit_kms(service, operation, found)
+        checks = [(resolved.action, resource) for resource in resolved.resources]
+        checks += [("iam:PassRole", role) for role in resolved.passed_roles]
+        implied = _IMPLIED.get((service, operation))
+        if implied is not None:
+            checks += implied(self, params)
+        validation = _VALIDATED.get((service, operation))
+        return Request(checks, resolved.context, validation(self, params) if validation else [])
+
+    def checks(self, service: str, operation: str, params: dict[str, Any]) -> list[Check] | None:
+        found = self.request(service, operation, params)
+        return None if found is None else found.checks + found.validation
 
     def s3_checks(self, action: str, method: str, bucket: str, key: str | None, copy_source: str | None) -> list[Check]:
         """What S3 authorizes for a request moto maps to ``action`` (``PutObject``, ``ListBucket``...), with
@@ -505,4 +534,75 @@ _KMS_FOR: dict[tuple[str, str], list[str]] = {
     ("sqs", "SendMessage"): ["kms:GenerateDataKey"],
     ("sqs", "SendMessageBatch"): ["kms:GenerateDataKey"],
     ("sqs", "ReceiveMessage"): ["kms:Decrypt"],
+}
+
+
+# Calls AWS never denies (sts:GetCallerIdentity needs no permission)
+_NEVER_DENIED = {("sts", "GetCallerIdentity")}
+
+
+def _rollback_alarms(authority: Authority, params: dict[str, Any]) -> list[Check]:
+    """SageMaker reads an update's rollback alarms as its caller: cloudwatch:DescribeAlarms on each
+    (CreateEndpoint / UpdateEndpoint with DeploymentConfig.AutoRollbackConfiguration)."""
+    config = (params.get("DeploymentConfig") or {}).get("AutoRollbackConfiguration") or {}
+    return [
+        ("cloudwatch:DescribeAlarms", authority.arn("cloudwatch", f"alarm:{alarm['AlarmName']}"))
+        for alarm in config.get("Alarms", [])
+        if alarm.get("AlarmName")
+    ]
+
+
+def _endpoint_key(authority: Authority, params: dict[str, Any]) -> list[Check]:
+    """CreateEndpointConfig with a KmsKeyId: SageMaker creates a grant on the key as its caller."""
+    key = params.get("KmsKeyId")
+    return [("kms:CreateGrant", authority.key_arn(key))] if isinstance(key, str) and key else []
+
+
+_IMPLIED: dict[tuple[str, str], Callable[[Authority, dict[str, Any]], list[Check]]] = {
+    ("sagemaker", "CreateEndpoint"): _rollback_alarms,
+    ("sagemaker", "UpdateEndpoint"): _rollback_alarms,
+    ("sagemaker", "CreateEndpointConfig"): _endpoint_key,
+}
+
+
+def _autoscaling_validation(authority: Authority, params: dict[str, Any]) -> list[Check]:
+    """Application Auto Scaling's permission validation for a SageMaker variant: before registering a
+    target or putting a policy it checks that its caller may describe the endpoint and its config and
+    update the variant's weights and capacities, and (a policy: the alarms it creates, named
+    ``TargetTracking-<resource id>-…``) put, describe and delete CloudWatch alarms. Documented in the
+    Application Auto Scaling guide (security_iam_permission_validation, endpoint-auto-scaling-prerequisites)."""
+    if params.get("ServiceNamespace") != "sagemaker":
+        return []
+    resource_id = str(params.get("ResourceId", ""))
+    parts = resource_id.split("/")
+    if len(parts) < 2 or parts[0] != "endpoint":
+        return []
+    endpoint = parts[1]
+    checks: list[Check] = [
+        ("sagemaker:DescribeEndpoint", authority.arn("sagemaker", f"endpoint/{endpoint}")),
+        ("sagemaker:UpdateEndpointWeightsAndCapacities", authority.arn("sagemaker", f"endpoint/{endpoint}")),
+    ]
+    config = _endpoint_config_of(authority, endpoint)
+    if config:
+        checks.append(("sagemaker:DescribeEndpointConfig", authority.arn("sagemaker", f"endpoint-config/{config}")))
+    if "PolicyName" in params:
+        alarm = authority.arn(
+            "cloudwatch", f"alarm:TargetTracking-{resource_id}-AlarmHigh-{uuid.uuid5(uuid.NAMESPACE_URL, resource_id)}"
+        )
+        checks += [(f"cloudwatch:{action}", alarm) for action in ("PutMetricAlarm", "DescribeAlarms", "DeleteAlarms")]
+    return checks
+
+
+def _endpoint_config_of(authority: Authority, endpoint: str) -> str | None:
+    try:
+        from moto.sagemaker.models import sagemaker_backends
+
+        return sagemaker_backends[authority.account][authority.region].endpoints[endpoint].endpoint_config_name
+    except (KeyError, AttributeError):
+        return None
+
+
+_VALIDATED: dict[tuple[str, str], Callable[[Authority, dict[str, Any]], list[Check]]] = {
+    ("application-autoscaling", "RegisterScalableTarget"): _autoscaling_validation,
+    ("application-autoscaling", "PutScalingPolicy"): _autoscaling_validation,
 }

@@ -34,7 +34,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
 from sagelane.environ import thread_environment
-from sagelane.local import faults
+from sagelane.local import faults, gate
 
 log = logging.getLogger("sagelane.local")
 # One Lambda invocation at a time per process: handlers keep module-level state (their clients, powertools'
@@ -197,13 +197,18 @@ class LocalLambda:
             finally:
                 _ROUTE.sink = None
 
-    def _on_invoke(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+    def _on_invoke(
+        self, params: dict[str, Any], request_signer: Any = None, **_: Any
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
         # ``params`` is the serialized request: /2015-03-31/functions/<name or ARN>/invocations + body
         path = urllib.parse.unquote(params.get("url_path", ""))
         match = re.search(r"/functions/([^/]+)/invocations", path)
         fn = self.lookup(match.group(1)) if match else None
         if fn is None:
             return None  # not ours: let the call go on
+        denied = _denied_invoke(request_signer, fn)
+        if denied is not None:
+            return denied
         raw = params.get("body") or b"{}"
         event = json.loads((raw.read() if hasattr(raw, "read") else raw) or b"{}")
         payload, error = self.invoke(fn, event)
@@ -219,3 +224,24 @@ class LocalLambda:
             parsed["FunctionError"] = error
             headers["X-Amz-Function-Error"] = error
         return AWSResponse(fn.arn, 200, headers, None), parsed
+
+
+def _denied_invoke(request_signer: Any, fn: LocalFunction) -> tuple[AWSResponse, dict[str, Any]] | None:
+    """Lambda's answer to a caller without lambda:InvokeFunction on the function (None: allowed), where
+    the embedded AWS enforces IAM: the call never reaches moto, so it is authorized here."""
+    authority = gate.authority()
+    credentials = getattr(request_signer, "_credentials", None)
+    if authority is None or credentials is None:
+        return None
+    principal = authority.for_access_key(getattr(credentials, "access_key", None))
+    if principal is None:
+        return None  # the operator: full access
+    denial = authority.authorize(principal, [("lambda:InvokeFunction", fn.arn)])
+    if denial is None:
+        return None
+    headers = {"x-amzn-ErrorType": "AccessDeniedException"}
+    parsed = {
+        "Error": {"Code": "AccessDeniedException", "Message": denial.message()},
+        "ResponseMetadata": {"HTTPStatusCode": 403, "HTTPHeaders": headers},
+    }
+    return AWSResponse(fn.arn, 403, headers, None), parsed

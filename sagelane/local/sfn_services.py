@@ -115,8 +115,9 @@ class LocalSageMakerService(StateTaskServiceCallback):
             name,
             normalised_parameters.get("HyperParameters", {}).get("sagemaker_program"),
         )
-        outcome = run_job(s3, normalised_parameters)
+        # created (validated and authorized: the call, iam:PassRole of its role) before it runs, as SageMaker
         sagemaker.create_training_job(**normalised_parameters)
+        outcome = run_job(s3, normalised_parameters)
         description = json.loads(json.dumps(sagemaker.describe_training_job(TrainingJobName=name), default=str))
         description.pop("ResponseMetadata", None)
         description["TrainingJobStatus"] = outcome.status

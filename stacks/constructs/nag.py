@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
@@ -21,6 +23,30 @@ def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
     if len(reason.strip()) < 20:
         raise ValueError(f"{finding}: the reason must explain why the finding is acceptable")
     Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
+_UNSCOPED: dict[str, list[str]] = {}  # construct path → why it holds actions on "*"
+
+
+def acknowledge_unscoped(construct: IConstruct, reason: str) -> None:
+    """Acknowledge ``AwsSolutions-IAM5[Resource::*]`` on ``construct`` for one more reason: a role can hold
+    several actions without resource-level permissions, and its one acknowledgement names them all."""
+    reasons = _UNSCOPED.setdefault(construct.node.path, [])
+    if reason not in reasons:
+        reasons.append(reason)
+    acknowledge(construct, "AwsSolutions-IAM5[Resource::*]", " ".join(reasons))
+
+
+def list_model_packages(grantee: IConstruct, statements: Callable[[iam.PolicyStatement], Any]) -> None:
+    """``sagemaker:ListModelPackages``, which the Service Authorization Reference gives no required
+    resource type: AWS authorizes it on "*" (a grant scoped to package ARNs is denied), so it is granted
+    there, and ``grantee`` (the role or managed policy) acknowledges it."""
+    statements(iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]))
+    acknowledge_unscoped(
+        grantee,
+        "sagemaker:ListModelPackages has no resource-level permissions (it lists version summaries only; "
+        "describing and updating versions stays scoped to this environment's package groups).",
+    )
 
 
 def skip_checkov(construct: IConstruct, check: str, reason: str) -> None:
@@ -43,9 +69,8 @@ def skip_checkov(construct: IConstruct, check: str, reason: str) -> None:
 def acknowledge_workflow_role(machine: sfn.StateMachine, functions: Iterable[lambda_.IFunction]) -> None:
     """The findings every traced, logged state machine invoking Lambda functions gets from CDK's grants."""
     stack = Stack.of(machine)
-    acknowledge(
+    acknowledge_unscoped(
         machine.role,
-        "AwsSolutions-IAM5[Resource::*]",
         "X-Ray tracing (xray:PutTraceSegments...) and CloudWatch Logs delivery (logs:CreateLogDelivery...) "
         "accept no resource narrower than '*'; these are the only actions on it.",
     )

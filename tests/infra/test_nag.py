@@ -64,3 +64,41 @@ def test_a_bare_iam5_acknowledgement_is_refused():
 def test_an_acknowledgement_without_a_reason_is_refused():
     with pytest.raises(ValueError, match="must explain"):
         acknowledge(None, "AwsSolutions-S1", "because")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_only_actions_without_resource_level_permissions_are_granted_on_star(env, request):
+    """The Service Authorization Reference says which actions take a resource: none of those is granted on
+    "*" (least privilege), and the ones that take none are granted nowhere else (AWS authorizes them on "*",
+    so a grant scoped to an ARN would be denied on the first call)."""
+    from sagelane.local.actions import requires_resource
+
+    synth = request.getfixturevalue(env)
+    too_broad, never_matching = [], []
+    for stack, template in synth.templates.items():
+        for logical, resource in template["Resources"].items():
+            props = resource.get("Properties", {})
+            documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+            if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                documents.append(props["PolicyDocument"])
+            for statement in (s for d in documents for s in d["Statement"] if s["Effect"] == "Allow"):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
+                for action in actions:
+                    needs = requires_resource(action)
+                    if "*" in resources and needs:
+                        too_broad.append(f"{stack}/{logical}: {action}")
+                    if "*" not in resources and needs is False and _has_no_resource_types(action):
+                        never_matching.append(f"{stack}/{logical}: {action} on {resources}")
+    assert too_broad == []
+    assert never_matching == []
+
+
+def _has_no_resource_types(action: str) -> bool:
+    from sagelane.local.actions import service
+
+    prefix, _, name = action.partition(":")
+    found = (service(prefix) or {}).get("privileges", {}).get(name)
+    return found is not None and not any(kind for kind in found["resource_types"])
