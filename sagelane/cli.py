@@ -109,6 +109,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the lifecycle offline on the embedded AWS: ingest, training, approval")
     p.add_argument("--workdir", type=Path, default=Path(".sagelane/demo"), help="where sample files and reports go")
+    p.add_argument(
+        "--no-enforce",
+        dest="enforce",
+        action="store_false",
+        help="run without request validation and IAM (to debug; green then does not mean green on AWS)",
+    )
     p.set_defaults(handler=_cmd_demo)
 
     local = sub.add_parser("local", help="the embedded AWS (moto + local compute)").add_subparsers(metavar="ACTION")
@@ -355,7 +361,7 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from sagelane.demo import run_demo
 
-    return run_demo(workdir=args.workdir)
+    return run_demo(workdir=args.workdir, enforce=args.enforce)
 
 
 # --- local ---------------------------------------------------------------------------------------

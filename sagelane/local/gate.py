@@ -150,8 +150,12 @@ def _call_action(self: Any) -> Any:
 
             log.info("rejected %s %s: %s", self.boto3_service_name, self._get_action(), error)
             status, headers, body = self.serialized(ActionResult(error))
+            headers, body = self._enrich_response(headers, body)  # the request id every answer carries
             return status, headers, body
     return CALL_ACTION.original(self)
+
+
+_VERSIONED = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}
 
 
 def _deleted_keys(request: Any) -> list[str]:
@@ -174,6 +178,8 @@ def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | Non
         action = self.data.get("Action") if isinstance(self.data, dict) else None
         if principal is not None and isinstance(action, str):
             headers = self.headers
+            if "versionId" in self.querystring:  # S3 authorizes a version's read or delete as its own action
+                action = _VERSIONED.get(action, action)
             keys = _deleted_keys(self) if self.method == "POST" and "delete" in self.querystring else [key_name]
             checks = [
                 check

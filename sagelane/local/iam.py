@@ -165,7 +165,7 @@ class Authority:
                 principal = self.principal(arn)
                 principal.policies += [p["PolicyDocument"] for p in props.get("Policies", [])]
                 for managed in props.get("ManagedPolicyArns", []):
-                    self._attach_managed(principal, managed, items, resolve)
+                    self._attach_managed(principal, managed)
         for logical, resource in items:
             kind = resource["Type"]
             if kind not in _LOADERS:
@@ -177,7 +177,17 @@ class Authority:
                 continue
             _LOADERS[kind](self, logical, props, roles, resolve)
 
-    def _attach_managed(self, principal: Principal, arn: str, items: list, resolve: Callable[[Any], Any]) -> None:
+    def attach(self, principal_arn: str, policy_arn: str) -> dict[str, str]:
+        """``principal_arn`` (a person's role, say) holding the managed policy ``policy_arn`` of the assembly
+        — the kit's approver or invoke policy — and nothing else: the credentials to act as it."""
+        if policy_arn not in self.managed_documents and not policy_arn.startswith("arn:aws:iam::aws:policy/"):
+            known = ", ".join(sorted(self.managed_documents)) or "none"
+            raise KeyError(f"{policy_arn}: not a managed policy of the assembly (known: {known})")
+        principal = self.principal(principal_arn)
+        self._attach_managed(principal, policy_arn)
+        return principal.credentials()
+
+    def _attach_managed(self, principal: Principal, arn: str) -> None:
         self.managed_attachments[arn].append(principal)
         if arn.startswith("arn:aws:iam::aws:policy/"):
             principal.policies.append(_aws_managed(arn))

@@ -170,14 +170,31 @@ class Provisioner:
         except AssemblyError:
             return False
 
+    def _declared_name(self, stack: Stack, resource: dict[str, Any], field: str) -> str | None:
+        value = resource.get("Properties", {}).get(field)
+        if value is None:
+            return None
+        try:
+            resolved = self.resolver.resolve(stack.name, value)
+        except AssemblyError:
+            return None
+        return resolved if isinstance(resolved, str) else None
+
     def _create(self, stack: Stack, logical: str, resource: dict[str, Any]) -> None:
         type_ = resource["Type"]
         handler = self._handlers.get(type_)
         if handler is None:
             self.summary.skipped[type_] += 1
-            # Skipped resources still answer Ref / GetAtt with a plausible value.
-            self.resolver.refs[f"{stack.name}/{logical}"] = f"local-{logical}"
-            self.resolver.attrs[f"{stack.name}/{logical}.Arn"] = self._arn("iam", f"role/{logical}", region="")
+            # Skipped resources still answer Ref / GetAtt with a plausible value: a role's and a managed
+            # policy's as IAM names them (the authorization reads their documents), others' by logical id.
+            ref, arn = f"local-{logical}", self._arn("iam", f"role/{logical}", region="")
+            name = self._declared_name(stack, resource, {"AWS::IAM::Role": "RoleName"}.get(type_, "ManagedPolicyName"))
+            if type_ == "AWS::IAM::Role":
+                ref, arn = name or logical, self._arn("iam", f"role/{name or logical}", region="")
+            elif type_ == "AWS::IAM::ManagedPolicy":
+                ref = arn = self._arn("iam", f"policy/{name or logical}", region="")
+            self.resolver.refs[f"{stack.name}/{logical}"] = ref
+            self.resolver.attrs[f"{stack.name}/{logical}.Arn"] = arn
             return
         props = self.resolver.resolve(stack.name, resource.get("Properties", {}))
         handler(stack, logical, props)

@@ -188,7 +188,8 @@ class LocalGlueService(StateTaskServiceCallback):
         region = resource_runtime_part.region
         glue = client_for(region=region, service="glue", state_credentials=state_credentials)
         name = normalised_parameters["JobName"]
-        job = glue.get_job(JobName=name)["Job"]
+        # the job's definition as Glue itself reads it (not a call of the workflow's role)
+        job = _original_client_for(region, "glue", None).get_job(JobName=name)["Job"]
         log.info("glue job %s: running %s locally", name, job["Command"]["ScriptLocation"])
         # the run fetches its script and does its work as the job's role, as Glue assumes it
         job_role = StateCredentials(role_arn=job.get("Role", ""))
