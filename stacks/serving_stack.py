@@ -74,14 +74,10 @@ class ServingStack(Stack):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"SageLane {env}: SageMaker endpoints (read model artifacts and code, write data capture)",
         )
+        # each version's model and its own copy of the code (training/<model>/<run>/code/): never the CDK
+        # asset of the day, so every version (rollback, scale-out, a cold start) can start
         artifacts.grant_read(self.serving_role, "training/*")
         artifacts.grant_write(self.serving_role, "capture/*")
-        source = training.source
-        self.serving_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[source.bucket.arn_for_objects(source.s3_object_key)]
-            )
-        )
         self.serving_role.add_to_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],

@@ -65,11 +65,6 @@ class TrainingStack(Stack):
         artifacts.grant_read(self.training_role, "training/*")
         artifacts.grant_write(self.training_role, "training/*")
         artifacts.grant_list(self.training_role, "training/")  # its S3Prefix channels
-        self.training_role.add_to_policy(  # exactly the code object, not the whole assets bucket
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[source.bucket.arn_for_objects(source.s3_object_key)]
-            )
-        )
         self.training_role.add_to_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
@@ -160,6 +155,11 @@ class TrainingStack(Stack):
                 settings.AUTO_APPROVE: "true" if config.training.auto_approve else "false",
                 settings.TRAINING_CODE_VERSION: source.asset_hash[:12],
             },
+        )
+        prepare.function.add_to_role_policy(  # it copies exactly the code object beside each run (finding 6)
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[source.bucket.arn_for_objects(source.s3_object_key)]
+            )
         )
         curated.grant_read(prepare.function, "data/*")
         curated.grant_list(prepare.function, "data/")

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from sagelane import aws, runtime, settings
 from sagelane.training import runtime as training
-from sagelane.training.steps import job_request, prepare
+from sagelane.training.steps import job_request, prepare, version_code
 
 logger = Logger()
 
@@ -34,11 +34,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         run_id=run_id,
         group=training.group(model.name),
     )
+    code = version_code(
+        aws.client("s3"),
+        source_uri=settings.required(settings.TRAINING_SOURCE_URI),
+        artifacts=training.buckets().artifacts,
+        model=model.name,
+        run_id=run_id,
+    )
     prepared["job"] = job_request(
         prepared,
         model=model,
         image=images["training_image"],
-        source_uri=settings.required(settings.TRAINING_SOURCE_URI),
+        source_uri=code,
         kms_key=settings.required(settings.KMS_KEY_ARN),
         region=training.region(),
     )

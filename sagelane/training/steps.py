@@ -123,6 +123,17 @@ def prepare(
     }
 
 
+def version_code(s3: Any, *, source_uri: str, artifacts: str, model: str, run_id: str) -> str:
+    """Copy the training and inference code (the CDK asset of this deployment) beside the run's artifacts,
+    and return the copy's URI: the job trains with it and the registered version serves with it, so every
+    version keeps its own code (an older version still starts after ``training/`` changes and its asset
+    is gone or no longer readable), readable by the roles that read the version's model."""
+    bucket, _, key = source_uri.removeprefix("s3://").partition("/")
+    target = f"{run_prefix(model, run_id)}code/sourcedir.tar.gz"
+    s3.copy_object(Bucket=artifacts, Key=target, CopySource={"Bucket": bucket, "Key": key})
+    return f"s3://{artifacts}/{target}"
+
+
 def training_job_name(model: str, run_id: str) -> str:
     """≤ 63 characters, [a-zA-Z0-9-], unique per run."""
     return f"{model[:40]}-{run_id[:22]}".rstrip("-")

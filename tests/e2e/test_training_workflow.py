@@ -60,6 +60,19 @@ def test_curated_data_trains_one_version_that_awaits_approval(served, capsys, pe
     code, out = cli(capsys, "models", "approve", MODEL, "1")
     assert code == 2 and "already Approved" in out
 
+    # the version serves with its own copy of the code, beside its model, which the serving role reads
+    # (finding 6: not the CDK asset of the day, which changes with every change to training/)
+    package = boto3.client("sagemaker").describe_model_package(ModelPackageName=version["arn"])
+    container = package["InferenceSpecification"]["Containers"][0]
+    submitted = container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"]
+    artifacts = f"s3://sagelane-dev-artifacts-123456789012-us-east-1/training/{MODEL}/"
+    assert submitted.startswith(artifacts) and submitted.endswith("/code/sourcedir.tar.gz")
+    assert submitted.rsplit("/code/", 1)[0] == container["ModelDataUrl"].split("/output/", 1)[0]  # its run
+    authority = served.cloud.authority
+    serving_role = next(arn for arn in authority.principals if ":role/ServingRole" in arn)
+    code_arn = "arn:aws:s3:::" + submitted.removeprefix("s3://")
+    assert authority.authorize(authority.principal(serving_role), [("s3:GetObject", code_arn)]) is None
+
     # the approved version, loaded as its serving container would load it, predicts
     from sagelane.serving.local import load_version
 
