@@ -21,7 +21,7 @@ from stacks.constructs.nag import acknowledge, acknowledge_workflow_role, skip_c
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.constructs.spark_job import SparkValidationJob
 from stacks.data_lake_stack import DataLakeStack
-from step_functions.backfill import build_backfill_definition
+from step_functions.backfill import BACKFILL_RESULTS_PREFIX, build_backfill_definition
 from step_functions.ingest import RESULTS_PREFIX, IngestFunctions, SparkRoute, build_ingest_definition
 
 MIB = 1024 * 1024
@@ -254,6 +254,7 @@ class IngestStack(Stack):
                     raw=raw.bucket,
                     ingest=self.state_machine,
                     summarize=summarize.function,
+                    results=curated.bucket,
                     max_concurrency=ingest.backfill_concurrency,
                 )
             ),
@@ -262,6 +263,9 @@ class IngestStack(Stack):
             logs=sfn.LogOptions(destination=backfill_logs, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
         acknowledge_workflow_role(self.backfill, [summarize.function])
+        # the map run's results: the workflow writes them (ResultWriter), the summary reads them
+        curated.grant_write(self.backfill, f"{BACKFILL_RESULTS_PREFIX}/*")
+        curated.grant_read(summarize.function, f"{BACKFILL_RESULTS_PREFIX}/*")
 
         def executions(machine: sfn.StateMachine, suffix: str) -> str:
             logical = self.get_logical_id(machine.node.default_child)  # type: ignore[arg-type]

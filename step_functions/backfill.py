@@ -5,7 +5,9 @@
                         ├─ curated ──────────► Ingested          {key, outcome: "ingested"}
                         ├─ ingested before ──► AlreadyIngested   {key, outcome: "already_ingested"}
                         └─ failed ───────────► NotIngested       {key, outcome: "<the run's error>"}
-    Summarize (Lambda: counts per outcome, the failures) ─► Done
+      (results written to S3 by the map's ResultWriter: <results>/backfill/<map run>/, never into the
+       state, which holds 256 KiB — about a thousand files' results)
+    Summarize (Lambda: reads the results, counts per outcome, the failures) ─► Done
 
 Each object is one ordinary ingest run (same ledger, same engines, same notifications), so a backfill
 that is run again skips what was ingested (``AlreadyIngested``) and retries what failed. One object
@@ -14,6 +16,7 @@ failing never stops the others (tolerated failure 100 %).
 
 from __future__ import annotations
 
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -23,6 +26,25 @@ from constructs import Construct
 from sagelane import settings
 from step_functions import common
 
+BACKFILL_RESULTS_PREFIX = "backfill"  # in the results bucket: backfill/<map run id>/manifest.json, SUCCEEDED_0.json
+
+
+class PrefixResultWriter(sfn.ResultWriterV2):
+    """CDK's ResultWriterV2, granting what the writer needs on its prefix only (CDK grants on every object
+    of the bucket — in the curated zone, the training data)."""
+
+    def __init__(self, *, bucket: s3.IBucket, prefix: str) -> None:
+        super().__init__(bucket=bucket, prefix=prefix)
+        self._objects = bucket.arn_for_objects(f"{prefix}*")
+
+    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
+        return [
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+                resources=[self._objects],
+            )
+        ]
+
 
 def build_backfill_definition(
     scope: Construct,
@@ -30,6 +52,7 @@ def build_backfill_definition(
     raw: s3.IBucket,
     ingest: sfn.IStateMachine,
     summarize: lambda_.IFunction,
+    results: s3.IBucket,
     max_concurrency: int,
 ) -> sfn.IChainable:
     scope = Construct(scope, "BackfillStates")
@@ -92,7 +115,8 @@ def build_backfill_definition(
         },
         max_concurrency=max_concurrency,
         tolerated_failure_percentage=100,
-        result_path="$.results",
+        result_writer_v2=PrefixResultWriter(bucket=results, prefix=f"{BACKFILL_RESULTS_PREFIX}/"),
+        result_path="$.results",  # {MapRunArn, ResultWriterDetails: {Bucket, Key (the manifest)}}
     )
     each.item_processor(sfn.Chain.start(version).next(run).next(curated_now))
     summary = common.invoke(scope, "Summarize", function=summarize, result_path="$.summary")

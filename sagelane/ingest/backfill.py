@@ -47,6 +47,27 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def map_results(s3: Any, results: Any) -> list[Any]:
+    """The item results of the backfill's map run: read from S3 where its ResultWriter wrote them (the
+    state holds only ``{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}``, the manifest), or the
+    list itself (a definition without a ResultWriter)."""
+    if isinstance(results, list):
+        return results
+    details = (results or {}).get("ResultWriterDetails")
+    if not details:
+        raise SageLaneError(f"the map run's results name no ResultWriter manifest: {str(results)[:200]}")
+    manifest = json.loads(s3.get_object(Bucket=details["Bucket"], Key=details["Key"])["Body"].read())
+    outputs: list[Any] = []
+    for status in ("SUCCEEDED", "FAILED", "PENDING"):
+        for entry in manifest.get("ResultFiles", {}).get(status, []):
+            body = s3.get_object(Bucket=manifest.get("DestinationBucket", details["Bucket"]), Key=entry["Key"])
+            for child in json.loads(body["Body"].read()):
+                output = child.get("Output")
+                # a child that failed outright has no output: it counts as failed, with its cause
+                outputs.append(json.loads(output) if output else {"cause": child.get("Cause") or child.get("Error")})
+    return outputs
+
+
 def _run_error(cause: Any) -> str | None:
     try:
         described = json.loads(cause) if isinstance(cause, str) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -21,6 +22,8 @@ log = logging.getLogger("sagelane.local")
 
 ACCOUNT = "123456789012"  # moto's default account
 # moto settings the embedded AWS needs: Step Functions executes the real definitions.
+# a JSON Lines file: each embedded AWS appends its roles' used and granted actions when it goes down
+IAM_USAGE = "SAGELANE_IAM_USAGE"
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"  # alarm actions run as CloudWatch's service principal
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -84,6 +87,11 @@ class LocalCloud:
         from sagelane.local import endpoints, gate, sagemaker_api
 
         self.endpoints.forget()  # the endpoints' containers stop: what they captured is written first
+        record = os.environ.get(IAM_USAGE)
+        if record and self.authority is not None:  # evidence for tools/iam_usage.py (docs/iam-usage.md)
+            with open(record, "a", encoding="utf-8") as out:
+                for entry in self.authority.usage():
+                    out.write(json.dumps(entry) + "\n")
         endpoints.uninstall()
         gate.uninstall()
         sagemaker_api.uninstall()

@@ -52,7 +52,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
-from sagelane.local import faults, gate, sfn_errors
+from sagelane.local import faults, gate, sfn_errors, sfn_results
 from sagelane.local import glue as local_glue
 from sagelane.local.patches import patch
 from sagelane.local.sagemaker import run_job
@@ -368,3 +368,4 @@ def install() -> None:
     sfn_errors.ERROR_NAMES.apply()
     for entry in CLIENTS:
         entry.apply()
+    sfn_results.RESULT_WRITER.apply()

@@ -92,3 +92,20 @@ def test_a_rolled_back_update_reaches_the_failure_notice_with_its_error_and_caus
     # NotifyDeployFailed formats $.error.Error and $.error.Cause
     assert output["error"]["Error"] == "EndpointNotUpdated"
     assert output["error"]["Cause"].startswith("endpoint sagelane-dev-m is InService on config m-v1 instead of m-v2")
+
+
+def test_every_distributed_map_writes_its_results_to_s3_not_into_the_state(dev):
+    """Inline results of a Distributed Map count against the 256 KiB state limit: past about a thousand
+    files a backfill would end in States.DataLimitExceeded (finding 9). Its ResultWriter puts them in S3."""
+    maps = [
+        (name, state)
+        for name, state in _machines(dev)
+        if state.get("Type") == "Map"
+        and state.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
+    ]
+    assert maps
+    for name, state in maps:
+        writer = state.get("ResultWriter")
+        assert writer is not None, f"{name}: a Distributed Map without a ResultWriter"
+        assert writer["Resource"].endswith(":states:::s3:putObject")
+        assert writer["Parameters"]["Prefix"] == "backfill/"

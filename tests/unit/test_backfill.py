@@ -49,3 +49,36 @@ def test_a_backfill_reads_only_the_datasets_incoming_folder():
     for wrong in ("incoming/penguins/", "incoming/churnx/", "curated/churn/", ""):
         with pytest.raises(SageLaneError, match="is not under 'incoming/churn/'"):
             check_prefix("churn", wrong)
+
+
+def test_the_results_of_a_map_run_are_read_from_its_result_writer_manifest():
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    from sagelane.ingest.backfill import map_results, summarize
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="curated")
+        children = [
+            {"Status": "SUCCEEDED", "Output": json.dumps({"key": f"incoming/churn/{i}.csv", "outcome": "ingested"})}
+            for i in range(1500)  # past what 256 KiB of state would hold inline
+        ]
+        s3.put_object(Bucket="curated", Key="backfill/run/SUCCEEDED_0.json", Body=json.dumps(children).encode())
+        failed = [{"Status": "FAILED", "Error": "States.TaskFailed", "Cause": "boom"}]
+        s3.put_object(Bucket="curated", Key="backfill/run/FAILED_0.json", Body=json.dumps(failed).encode())
+        manifest = {
+            "DestinationBucket": "curated",
+            "ResultFiles": {
+                "SUCCEEDED": [{"Key": "backfill/run/SUCCEEDED_0.json"}],
+                "FAILED": [{"Key": "backfill/run/FAILED_0.json"}],
+                "PENDING": [],
+            },
+        }
+        s3.put_object(Bucket="curated", Key="backfill/run/manifest.json", Body=json.dumps(manifest).encode())
+        state = {"MapRunArn": "arn", "ResultWriterDetails": {"Bucket": "curated", "Key": "backfill/run/manifest.json"}}
+        summary = summarize(map_results(s3, state))
+    assert summary["files"] == 1501 and summary["curated"] == 1500 and summary["failed"] == 1
+    assert summary["failures"][0]["cause"] == "boom"
