@@ -109,3 +109,12 @@ def test_every_distributed_map_writes_its_results_to_s3_not_into_the_state(dev):
         assert writer is not None, f"{name}: a Distributed Map without a ResultWriter"
         assert writer["Resource"].endswith(":states:::s3:putObject")
         assert writer["Parameters"]["Prefix"] == "backfill/"
+
+
+def test_a_deploy_keeps_the_instance_count_autoscaling_set(dev):
+    """RetainAllVariantProperties false would drop a scaled-out endpoint back to its initial instance count
+    at every deploy (finding 5); the new config's data capture settings still apply."""
+    (update,) = [state for name, state in _machines(dev) if name == "UpdateEndpoint"]
+    parameters = update["Parameters"]
+    assert parameters["RetainAllVariantProperties"] is True
+    assert parameters["ExcludeRetainedVariantProperties"] == [{"VariantPropertyType": "DataCaptureConfig"}]
