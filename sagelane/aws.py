@@ -13,8 +13,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import boto3
-import botocore.loaders
-import botocore.session
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, user_agent_appid="sagelane")
@@ -35,21 +33,8 @@ def client(service: str) -> Any:
 
 
 @functools.cache
-def _loader() -> Any:
-    """One loader of the API models for the whole process: a session of its own would parse a service's
-    model again (~0.25 s for SageMaker), for every role's client where the embedded AWS enforces IAM."""
-    return botocore.loaders.create_loader()
-
-
-def _session() -> boto3.session.Session:
-    core = botocore.session.get_session()  # its own credential chain, read from this thread's environment
-    core.register_component("data_loader", _loader())
-    return boto3.session.Session(botocore_session=core)
-
-
-@functools.cache
 def _client(service: str, access_key: str | None, endpoint: str | None) -> Any:
-    session = _session()
+    session = boto3.session.Session()  # one per client: botocore sessions are not thread-safe
     kwargs: dict[str, Any] = {}
     if local_endpoint():
         if session.get_credentials() is None:
