@@ -115,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="run without request validation and IAM (to debug; green then does not mean green on AWS)",
     )
+    p.add_argument(
+        "--assembly", type=Path, help="run on this already synthesized dev cloud assembly (cdk.out), not a new synth"
+    )
     p.set_defaults(handler=_cmd_demo)
 
     local = sub.add_parser("local", help="the embedded AWS (moto + local compute)").add_subparsers(metavar="ACTION")
@@ -361,7 +364,7 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from sagelane.demo import run_demo
 
-    return run_demo(workdir=args.workdir, enforce=args.enforce)
+    return run_demo(workdir=args.workdir, enforce=args.enforce, assembly=args.assembly)
 
 
 # --- local ---------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 
 from sagelane import aws
 from sagelane.config import find_root, load_project
-from sagelane.local.runtime import stacks_in_order, synthesize
+from sagelane.local.runtime import existing_assembly, stacks_in_order, synthesize
 from sagelane.local.server import EmbeddedAWS
 
 
@@ -34,7 +34,7 @@ class Sample:
     expected: str  # the ingest verdict the demo expects
 
 
-def run_demo(*, workdir: Path, enforce: bool = True) -> int:
+def run_demo(*, workdir: Path, enforce: bool = True, assembly: Path | None = None) -> int:
     from sagelane.cli import follow_ingest
     from sagelane.client import Predictor, endpoint_name
     from sagelane.data import push
@@ -54,8 +54,12 @@ def run_demo(*, workdir: Path, enforce: bool = True) -> int:
     print("SageLane demo: the lifecycle on the embedded AWS (moto + local compute; no account, no Docker)")
 
     t = time.perf_counter()
-    print("1. Synthesizing the CDK app (dev, cdk-nag on) ...", flush=True)
-    assembly = synthesize(env, workdir / "cdk.out", root)
+    if assembly is None:
+        print("1. Synthesizing the CDK app (dev, cdk-nag on) ...", flush=True)
+        assembly = synthesize(env, workdir / "cdk.out", root)
+    else:
+        print(f"1. Using the cloud assembly {assembly} (synthesized before) ...", flush=True)
+        assembly = existing_assembly(assembly.resolve(), env, root)
     stacks = stacks_in_order(assembly)
     print(f"   {len(stacks)} stacks ({', '.join(stacks)}) in {time.perf_counter() - t:.1f} s")
 

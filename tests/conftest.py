@@ -52,9 +52,12 @@ def penguins_csv() -> Path:
 
 @pytest.fixture(scope="session")
 def dev(root, tmp_path_factory):
-    """The dev environment's cloud assembly, synthesized once per session (cdk-nag included)."""
-    from tests.synth import synthesize
+    """The dev environment's cloud assembly, synthesized once per session (cdk-nag included), or the one
+    ``SAGELANE_TEST_ASSEMBLY`` names (synthesized before, e.g. ``./dev synth``: cdk.out)."""
+    from tests.synth import existing, synthesize
 
+    if os.environ.get("SAGELANE_TEST_ASSEMBLY"):
+        return existing(root, "dev", Path(os.environ["SAGELANE_TEST_ASSEMBLY"]))
     return synthesize(root, "dev", tmp_path_factory.mktemp("cdk-dev"))
 
 

@@ -13,7 +13,13 @@ class Synth:
     env: str
     outdir: Path
     templates: dict[str, dict[str, Any]]  # stack name → template
-    stacks: dict[str, Any]  # stack name → Stack construct
+    constructs: dict[str, Any] | None  # stack name → Stack construct (None: read from an existing assembly)
+
+    @property
+    def stacks(self) -> dict[str, Any]:
+        if self.constructs is None:
+            raise RuntimeError(f"{self.outdir} was synthesized before this run: its constructs are not at hand")
+        return self.constructs
 
     def template(self, suffix: str) -> dict[str, Any]:
         return next(t for name, t in self.templates.items() if name.endswith(suffix))
@@ -48,7 +54,17 @@ def synthesize(
     assembly = app.synth()
     templates = {s.stack_name: s.template for s in assembly.stacks}
     stacks = {c.stack_name: c for c in app.node.children if hasattr(c, "stack_name")}
-    return Synth(env=env, outdir=outdir, templates=templates, stacks=stacks)
+    return Synth(env=env, outdir=outdir, templates=templates, constructs=stacks)
+
+
+def existing(root: Path, env: str, outdir: Path) -> Synth:
+    """An assembly of ``env`` synthesized before (``SAGELANE_TEST_ASSEMBLY``), checked and read."""
+    from sagelane.local.assembly import load_assembly
+    from sagelane.local.runtime import existing_assembly
+
+    outdir = existing_assembly(outdir.resolve(), env, root)
+    templates = {name: stack.template for name, stack in load_assembly(outdir).items()}
+    return Synth(env=env, outdir=outdir, templates=templates, constructs=None)
 
 
 def definition(template: dict[str, Any], name: str = "IngestWorkflow") -> dict[str, Any]:

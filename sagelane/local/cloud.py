@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.config import Config
+
 from sagelane.local.assembly import load_assembly
 from sagelane.local.events import transform
 from sagelane.local.iam import Authority
 from sagelane.local.lambdas import LocalLambda
 from sagelane.local.provision import Provisioner, Rule, Summary
+
+_ALARM_CONFIG = Config()  # alarm actions: botocore's defaults
 
 log = logging.getLogger("sagelane.local")
 
@@ -101,18 +105,10 @@ class LocalCloud:
         """An SNS client signing as CloudWatch's service principal (the operator's where IAM is off)."""
         if self.authority is None:
             return self.provisioner.client("sns")
-        if not hasattr(self, "_cloudwatch_sns"):
-            import boto3
+        from sagelane import aws
 
-            credentials = self.authority.credentials(CLOUDWATCH_PRINCIPAL)
-            self._cloudwatch_sns = boto3.client(
-                "sns",
-                region_name=self.region,
-                aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-                aws_session_token=credentials["AWS_SESSION_TOKEN"],
-            )
-        return self._cloudwatch_sns
+        credentials = self.authority.credentials(CLOUDWATCH_PRINCIPAL)
+        return aws.client_as("sns", credentials, region=self.region, config=_ALARM_CONFIG)
 
     @property
     def resolver(self):

@@ -36,6 +36,21 @@ def synthesize(env: str, outdir: Path, root: Path | None = None) -> Path:
     return outdir
 
 
+def existing_assembly(assembly: Path, env: str, root: Path | None = None) -> Path:
+    """``assembly`` checked to be a synthesized cloud assembly of ``env``'s stacks (``--assembly``)."""
+    if not (assembly / "manifest.json").is_file():
+        raise SageLaneError(f"{assembly} is not a cloud assembly (no manifest.json): synthesize it, or drop --assembly")
+    config = load_project(env, root or find_root()).config
+    present = set(load_assembly(assembly))
+    missing = [name for name in config.stack_names() if name not in present and not name.endswith("-Delivery")]
+    if missing:
+        raise SageLaneError(
+            f"{assembly} is not a cloud assembly of {env}: it lacks {', '.join(missing)} "
+            f"(it holds {', '.join(sorted(present)) or 'no stacks'}); synthesize {env}, or drop --assembly"
+        )
+    return assembly
+
+
 def stacks_in_order(assembly: Path) -> list[str]:
     """The assembly's stacks, each after the stacks it depends on."""
     manifest = json.loads((assembly / "manifest.json").read_text())
@@ -66,8 +81,8 @@ def serve(*, env: str, port: int, state_dir: Path, assembly: Path | None = None,
     if assembly is None:
         print(f"synthesizing {env} ...", flush=True)
         assembly = synthesize(env, state_dir / "cdk.out")
-    elif not (assembly / "manifest.json").is_file():
-        raise SageLaneError(f"{assembly} is not a cloud assembly (no manifest.json): synthesize it, or drop --assembly")
+    else:
+        assembly = existing_assembly(assembly.resolve(), env)
     if not enforce:
         print("IAM and request validation are OFF (--no-enforce): green here does not mean green on AWS", flush=True)
     with EmbeddedAWS(

@@ -23,6 +23,7 @@ import logging
 import uuid
 from typing import Any
 
+from botocore.config import Config
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -52,6 +53,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
+from sagelane import aws
 from sagelane.local import faults, gate, sfn_errors, sfn_results
 from sagelane.local import glue as local_glue
 from sagelane.local.patches import patch
@@ -189,7 +191,7 @@ class LocalGlueService(StateTaskServiceCallback):
         glue = client_for(region=region, service="glue", state_credentials=state_credentials)
         name = normalised_parameters["JobName"]
         # the job's definition as Glue itself reads it (not a call of the workflow's role)
-        job = _original_client_for(region, "glue", None).get_job(JobName=name)["Job"]
+        job = client_for(region, "glue").get_job(JobName=name)["Job"]
         log.info("glue job %s: running %s locally", name, job["Command"]["ScriptLocation"])
         # the run fetches its script and does its work as the job's role, as Glue assumes it
         job_role = StateCredentials(role_arn=job.get("Role", ""))
@@ -255,7 +257,6 @@ def _as_step_functions_output(response: object) -> object:
 
 
 _original = state_task_service_factory.state_task_service_for
-_original_client_for = moto_boto_client.boto_client_for
 
 
 def credentials_of(state_credentials: StateCredentials) -> dict[str, str]:
@@ -268,33 +269,27 @@ def credentials_of(state_credentials: StateCredentials) -> dict[str, str]:
 
 def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
     """moto's ``boto_client_for``, signing as the task's role (``state_credentials``: the state machine's
-    RoleArn, or a task's Credentials) where the embedded AWS enforces IAM, as Step Functions assumes it."""
+    RoleArn, or a task's Credentials) where the embedded AWS enforces IAM, as Step Functions assumes it.
+    Clients are shared (moto makes one per call, from boto3's default session, in every interpreter thread
+    at once: slow, and that session is not thread-safe)."""
     authority = gate.authority()
     role = getattr(state_credentials, "role_arn", None)
     if authority is None or not role:
-        return _original_client_for(region, service, state_credentials)
-    import boto3
-    from botocore.config import Config
-
-    credentials = authority.credentials(role)
-    kwargs = {}
+        credentials = {"AWS_ACCESS_KEY_ID": "ak", "AWS_SECRET_ACCESS_KEY": "sk"}  # moto's placeholders
+    else:
+        credentials = authority.credentials(role)
+    endpoint = None
     if not moto_boto_client.botocore_stubber.enabled:
-        kwargs["endpoint_url"] = f"http://localhost:{moto_boto_client.moto_server_port()}"
-    timeout = moto_boto_client.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
-    return boto3.client(
-        service_name=service,
-        region_name=region,
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=credentials["AWS_SESSION_TOKEN"],
-        config=Config(
-            parameter_validation=False,
-            retries={"max_attempts": 0, "total_max_attempts": 1},
-            connect_timeout=timeout,
-            read_timeout=timeout,
-        ),
-        **kwargs,
-    )
+        endpoint = f"http://localhost:{moto_boto_client.moto_server_port()}"
+    return aws.client_as(service, credentials, region=region, config=_TASK_CONFIG, endpoint_url=endpoint)
+
+
+_TASK_CONFIG = Config(  # as moto's boto_client_for configures its clients
+    parameter_validation=False,
+    retries={"max_attempts": 0, "total_max_attempts": 1},
+    connect_timeout=moto_boto_client.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+    read_timeout=moto_boto_client.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+)
 
 
 _TASK_MODULES = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def alarms_actions(synth) -> list[list]:
     found = []
@@ -30,3 +32,18 @@ def test_prod_retains_the_lake_and_its_key(prod):
     for type_ in ("AWS::S3::Bucket", "AWS::KMS::Key"):
         for resource in prod.resources("DataLake", type_).values():
             assert resource["DeletionPolicy"] == "Retain", type_
+
+
+def test_an_existing_assembly_is_checked_before_it_is_served(dev, prod, tmp_path, root):
+    from sagelane.errors import SageLaneError
+    from sagelane.local.runtime import existing_assembly
+    from tests.synth import existing
+
+    read = existing(root, "dev", dev.outdir)
+    assert read.templates == dev.templates and read.outdir == dev.outdir.resolve()
+    with pytest.raises(SageLaneError, match=r"not a cloud assembly of dev: it lacks SageLane-dev-DataLake, "):
+        existing_assembly(prod.outdir, "dev", root)
+    with pytest.raises(SageLaneError, match=r"no manifest\.json"):
+        existing_assembly(tmp_path, "dev", root)
+    with pytest.raises(RuntimeError, match="synthesized before this run"):
+        _ = read.stacks
