@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        if args.role or args.policy:
+            from sagelane.identity import acting_as
+
+            with acting_as(role=args.role, policy=args.policy) as arn:
+                print(f"acting as {arn}", file=sys.stderr)
+                return int(args.handler(args))
         return int(args.handler(args))
     except SageLaneError as exc:
         _fail(str(exc))
@@ -75,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
         prog="sagelane", description="SageLane: serverless MLOps on AWS, runnable offline."
     )
     parser.add_argument("--version", action="version", version=f"sagelane {__version__}")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument(
+        "--role", metavar="ARN", help="act as this IAM role (sts:AssumeRole; its trust policy must admit you)"
+    )
+    who.add_argument(
+        "--policy",
+        metavar="NAME",
+        help="embedded AWS only: act as a role holding only this managed policy of the kit "
+        "(sagelane-<env>-model-approver, sagelane-<env>-invoke)",
+    )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     p = sub.add_parser("validate", help="validate a data file against its dataset's contract")

@@ -1,9 +1,9 @@
 """Mutations of a synthesized cloud assembly: the same assembly with one permission taken away.
 
 ``without(assembly, into, stack=..., resource=..., action=...)`` copies the assembly (templates and
-manifests copied, code assets linked) and removes ``action`` from every statement of one IAM policy, managed
-policy or KMS key policy (``sid``: the key policy statement with that Sid, whole). It fails when nothing
-matched, so a test of a mutation can never pass by mutating nothing.
+manifests copied, code assets linked) and removes ``action`` from every statement of one IAM policy,
+managed policy, role trust policy or KMS key policy (``sid``: the key policy statement with that Sid, whole).
+It fails when nothing matched, so a test of a mutation can never pass by mutating nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def without(
     if len(matches) != 1:
         raise KeyError(f"{stack}: {resource} matches {matches or 'no resource'}")
     props = template["Resources"][matches[0]]["Properties"]
-    document = props.get("PolicyDocument") or props.get("KeyPolicy")
+    document = props.get("PolicyDocument") or props.get("KeyPolicy") or props.get("AssumeRolePolicyDocument")
     removed = _remove(document, action=action, sid=sid)
     if not removed:
         raise ValueError(f"{stack}/{matches[0]}: no statement has {action or sid}")

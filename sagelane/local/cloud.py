@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from sagelane.local.assembly import load_assembly
 from sagelane.local.events import transform
@@ -20,7 +21,7 @@ from sagelane.local.iam import Authority
 from sagelane.local.lambdas import LocalLambda
 from sagelane.local.provision import Provisioner, Rule, Summary
 
-_ALARM_CONFIG = Config()  # alarm actions: botocore's defaults
+_ALARM_CONFIG = Config()  # alarm actions and event targets: botocore's defaults
 
 log = logging.getLogger("sagelane.local")
 
@@ -29,6 +30,7 @@ ACCOUNT = "123456789012"  # moto's default account
 # a JSON Lines file: each embedded AWS appends its roles' used and granted actions when it goes down
 IAM_USAGE = "SAGELANE_IAM_USAGE"
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"  # alarm actions run as CloudWatch's service principal
+EVENTS_PRINCIPAL = "events.amazonaws.com"  # EventBridge: assumes the targets' roles, invokes functions
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
 
@@ -39,6 +41,7 @@ class Delivery:
     event: dict[str, Any]  # the EventBridge event as matched
     input: dict[str, Any]  # what the target received (after the rule's input transformer)
     execution_arn: str | None
+    error: str | None = None  # why the target was not invoked (EventBridge's FailedInvocations)
 
 
 class LocalCloud:
@@ -163,20 +166,33 @@ class LocalCloud:
         return [r for r in self.provisioner.rules if EventPattern.load(json.dumps(r.pattern)).matches_event(event)]  # type: ignore[arg-type]
 
     def _deliver(self, rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> Delivery:
+        """Invoke one target as EventBridge does: a state machine with the target's ``RoleArn`` (which must
+        trust events.amazonaws.com and may start it), a function under its resource policy (Lambda
+        targets take no role). A refusal is logged and recorded: EventBridge counts it a failed invocation."""
         body = transform(event, target)
         arn = target["Arn"]
-        execution = None
-        if ":states:" in arn and ":stateMachine:" in arn:
-            # EventBridge names each execution it starts (moto would name them all "None").
-            execution = self.provisioner.client("stepfunctions").start_execution(
-                stateMachineArn=arn, name=str(uuid.uuid4()), input=body
-            )["executionArn"]
-        elif ":lambda:" in arn:
-            fn = self.functions.lookup(arn)
-            if fn is not None:
-                self.functions.invoke(fn, json.loads(body))
-        else:
-            log.warning("rule %s: target %s is not delivered locally", rule.name, arn)
+        execution = error = None
+        try:
+            if ":states:" in arn and ":stateMachine:" in arn:
+                # EventBridge names each execution it starts (moto would name them all "None").
+                execution = self._as_target(rule, target, "stepfunctions").start_execution(
+                    stateMachineArn=arn, name=str(uuid.uuid4()), input=body
+                )["executionArn"]
+            elif ":lambda:" in arn:
+                fn = self.functions.lookup(arn)
+                denial = self.authority and self.authority.service_invokes(
+                    EVENTS_PRINCIPAL, "lambda:InvokeFunction", arn, source=rule.arn
+                )
+                if denial:
+                    error = denial.message()
+                elif fn is not None:
+                    self.functions.invoke(fn, json.loads(body))
+            else:
+                log.warning("rule %s: target %s is not delivered locally", rule.name, arn)
+        except ClientError as exc:
+            error = f"{exc.response['Error']['Code']}: {exc.response['Error'].get('Message', '')}"
+        if error is not None:
+            log.warning("rule %s: target %s was not invoked: %s", rule.name, arn, error)
         log.info(
             "event %s matched rule %s → %s%s",
             event.get("id", "?")[:8],
@@ -184,7 +200,21 @@ class LocalCloud:
             arn.rsplit(":", 1)[-1],
             f" (run {execution.rsplit(':', 1)[-1][:8]})" if execution else "",
         )
-        return Delivery(rule=rule.name, target=arn, event=event, input=json.loads(body), execution_arn=execution)
+        return Delivery(
+            rule=rule.name, target=arn, event=event, input=json.loads(body), execution_arn=execution, error=error
+        )
+
+    def _as_target(self, rule: Rule, target: dict[str, Any], service: str) -> Any:
+        """A client signing as the target's role, assumed by EventBridge (the operator's where IAM is off)."""
+        if self.authority is None:
+            return self.provisioner.client(service)
+        role = str(target.get("RoleArn") or "")
+        denial = self.authority.service_assumes(EVENTS_PRINCIPAL, role, source=rule.arn)
+        if denial is not None:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": denial.message()}}, "AssumeRole")
+        from sagelane import aws
+
+        return aws.client_as(service, self.authority.credentials(role), region=self.region, config=_ALARM_CONFIG)
 
     # --- executions --------------------------------------------------------------------------------
 

@@ -95,6 +95,8 @@ _DENIED = {
     "sns": ("AuthorizationError", "KMSAccessDeniedException"),
     "sqs": ("AccessDenied", "KmsAccessDenied"),
     "cloudwatch": ("AccessDenied", "AccessDenied"),  # a Query API's common error
+    "sts": ("AccessDenied", "AccessDenied"),
+    "iam": ("AccessDenied", "AccessDenied"),
 }
 
 
@@ -145,6 +147,9 @@ def check(response: Any) -> Exception | None:
 def _call_action(self: Any) -> Any:
     if _state["enforce"]:
         error = check(self)
+        assuming = error is None and self.boto3_service_name == "sts" and self._get_action() == "AssumeRole"
+        if assuming:
+            error = _assume_role(self)
         if error is not None:
             from moto.core.responses import ActionResult
 
@@ -152,7 +157,33 @@ def _call_action(self: Any) -> Any:
             status, headers, body = self.serialized(ActionResult(error))
             headers, body = self._enrich_response(headers, body)  # the request id every answer carries
             return status, headers, body
+        if assuming:
+            return _assumed(self, CALL_ACTION.original(self))
     return CALL_ACTION.original(self)
+
+
+def _assume_role(response: Any) -> Exception | None:
+    """STS's refusal of an AssumeRole (None: moto may issue the credentials): the role must be one of the
+    assembly's (or a policy holder: ``Authority.holder_role``) and its trust policy admit the caller."""
+    current = _state["authority"]
+    if current is None:
+        return None
+    params = request_params(response) or {}
+    denial = current.assume(current.for_access_key(response.get_access_key()), str(params.get("RoleArn", "")))
+    return None if denial is None else _service_exception("AccessDenied", denial.message())
+
+
+def _assumed(response: Any, answer: Any) -> Any:
+    """moto's AssumeRole answer, its credentials made the role's for the authority."""
+    import re
+
+    current = _state["authority"]
+    status, _, body = answer
+    text = body.decode() if isinstance(body, bytes) else str(body)
+    issued = re.search(r"<AccessKeyId>([^<]+)</AccessKeyId>", text) or re.search(r'"AccessKeyId":\s*"([^"]+)"', text)
+    if current is not None and status == 200 and issued:
+        current.add_session(issued.group(1), str((request_params(response) or {}).get("RoleArn")))
+    return answer
 
 
 _VERSIONED = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}

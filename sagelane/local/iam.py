@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagelane.identity import HOLDER_PATH
 from sagelane.local import actions
 from sagelane.local.patches import patch
 
@@ -65,6 +66,7 @@ def access_key_for(arn: str) -> str:
 class Principal:
     arn: str  # a role ARN, or a service principal ("cloudwatch.amazonaws.com")
     policies: list[dict[str, Any]] = field(default_factory=list)  # identity policy documents
+    trust: dict[str, Any] | None = None  # a role's trust policy (AssumeRolePolicyDocument)
     used: Counter[str] = field(default_factory=Counter)  # action → calls authorized
 
     @property
@@ -165,6 +167,7 @@ class Authority:
                 props = resolve(resource.get("Properties", {}))
                 principal = self.principal(arn)
                 principal.policies += [p["PolicyDocument"] for p in props.get("Policies", [])]
+                principal.trust = props.get("AssumeRolePolicyDocument")
                 for managed in props.get("ManagedPolicyArns", []):
                     self._attach_managed(principal, managed)
         for logical, resource in items:
@@ -187,6 +190,107 @@ class Authority:
         principal = self.principal(principal_arn)
         self._attach_managed(principal, policy_arn)
         return principal.credentials()
+
+    def assume(self, caller: Principal | None, role_arn: str) -> Denial | None:
+        """STS's decision on ``caller`` (None: the operator, full access) assuming ``role_arn``: the role must
+        exist and its trust policy admit the caller — naming it, or naming the account (then the caller's
+        own policies must allow sts:AssumeRole on it). Conditions of the trust policy are not evaluated."""
+        caller_arn = caller.arn if caller is not None else f"arn:aws:iam::{self.account}:user/operator"
+        self._holder(role_arn)
+        role = self.principals.get(role_arn)
+
+        def denied(reason: str) -> Denial:
+            denial = Denial(caller_arn, "sts:AssumeRole", role_arn, reason)
+            self.denials.append(denial)
+            return denial
+
+        if role is None or role.service:
+            return denied("no role of the assembly has that ARN")
+        if not role.trust:
+            return denied("the role has no trust policy")
+        from principalmapper.common import Node
+
+        is_role = ":role/" in caller_arn
+        empty = {"Version": "2012-10-17", "Statement": []} if is_role else None
+        ident = ("AROA" if is_role else "AIDA") + access_key_for(caller_arn)[4:]
+        node = Node(caller_arn, ident, [], [], empty, None, 0, False, False, None, False, {})
+        verdict = self._trust(node, role, {})
+        results = self._simulation.ResourcePolicyEvalResult
+        if verdict == results.NODE_MATCH:
+            return None
+        if verdict == results.ROOT_MATCH and (caller is None or self.allowed(caller, "sts:AssumeRole", role_arn)):
+            return None
+        return denied("the role's trust policy does not allow it")
+
+    def service_assumes(self, service: str, role_arn: str, *, source: str) -> Denial | None:
+        """A service (EventBridge for a rule's target) assuming ``role_arn`` for the resource ``source``: the
+        role's trust policy must name the service (its aws:SourceArn / aws:SourceAccount conditions hold)."""
+        role = self.principals.get(role_arn)
+        reason = None
+        if not role_arn:
+            reason = "no role is given (the target has no RoleArn)"
+        elif role is None or role.service or not role.trust:
+            reason = "no role of the assembly with a trust policy has that ARN"
+        elif (
+            self._trust(service, role, {"aws:SourceArn": source})
+            != self._simulation.ResourcePolicyEvalResult.SERVICE_MATCH
+        ):
+            reason = "the role's trust policy does not allow it"
+        if reason is None:
+            return None
+        denial = Denial(service, "sts:AssumeRole", role_arn or "(none)", reason)
+        self.denials.append(denial)
+        log.info("denied: %s", denial.message())
+        return denial
+
+    def service_invokes(self, service: str, action: str, resource: str, *, source: str) -> Denial | None:
+        """A service (EventBridge, for the rule ``source``) calling ``action`` on ``resource`` with no role:
+        what the resource policy (a function's permissions) allows."""
+        principal = self.principal(service)
+        if self.allowed(principal, action, resource, {"aws:SourceArn": source}):
+            principal.used[action] += 1
+            return None
+        denial = Denial(service, action, resource, self._reason(principal, action, resource))
+        self.denials.append(denial)
+        log.info("denied: %s", denial.message())
+        return denial
+
+    def _trust(self, who: Any, role: Principal, context: dict[str, str]) -> Any:
+        """principalmapper's verdict on ``who`` (a Node, or a service principal's name) under ``role``'s
+        trust policy, with the context keys AWS sets for a service acting for this account."""
+        assert role.trust is not None
+        return self._simulation.resource_policy_authorization(
+            who,
+            self.account,
+            _normalized(role.trust),
+            "sts:AssumeRole",
+            role.arn,
+            {"aws:SourceAccount": self.account, **context} if isinstance(who, str) else context,
+        )
+
+    def _holder(self, role_arn: str) -> None:
+        """Create, on first use, the embedded AWS's role ``role/sagelane-local/<policy name>``: it holds only
+        that managed policy of the assembly and trusts the account (what ``sagelane --policy`` assumes)."""
+        prefix = f"arn:aws:iam::{self.account}:role/{HOLDER_PATH}/"
+        policy = f"arn:aws:iam::{self.account}:policy/{role_arn.removeprefix(prefix)}"
+        if not role_arn.startswith(prefix) or role_arn in self.principals or policy not in self.managed_documents:
+            return
+        self.attach(role_arn, policy)
+        self.principals[role_arn].trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{self.account}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+
+    def add_session(self, access_key: str, role_arn: str) -> None:
+        """Requests signed with ``access_key`` (from AssumeRole) are the role's."""
+        with self._lock:
+            self._by_key[access_key] = self.principals[role_arn]
 
     def _attach_managed(self, principal: Principal, arn: str) -> None:
         self.managed_attachments[arn].append(principal)
@@ -398,6 +502,24 @@ def _queue_policy(authority: Authority, logical: str, props: dict, roles: dict, 
         authority.resource_policies[_queue_arn(authority, url)].append(props["PolicyDocument"])
 
 
+def _lambda_permission(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
+    """A function's resource policy statement (``AWS::Lambda::Permission``): who may invoke it, from where."""
+    function = str(props["FunctionName"])
+    if not function.startswith("arn:"):
+        function = f"arn:aws:lambda:{authority.region}:{authority.account}:function:{function}"
+    grantee = str(props["Principal"])
+    who = {"Service": grantee} if grantee.endswith(".amazonaws.com") else {"AWS": grantee}
+    conditions: dict[str, dict[str, str]] = {}
+    if props.get("SourceArn"):
+        conditions["ArnLike"] = {"aws:SourceArn": props["SourceArn"]}
+    if props.get("SourceAccount"):
+        conditions["StringEquals"] = {"aws:SourceAccount": props["SourceAccount"]}
+    statement = {"Effect": "Allow", "Principal": who, "Action": props["Action"], "Resource": function}
+    if conditions:
+        statement["Condition"] = conditions
+    authority.resource_policies[function].append({"Version": "2012-10-17", "Statement": [statement]})
+
+
 def _key(authority: Authority, logical: str, props: dict, roles: dict, resolve: Callable) -> None:
     arn = resolve({"Fn::GetAtt": [logical, "Arn"]})
     authority.key_arns[resolve({"Ref": logical})] = arn
@@ -432,6 +554,7 @@ _LOADERS: dict[str, Callable[..., None]] = {
     "AWS::SNS::TopicPolicy": _topic_policy,
     "AWS::SQS::QueuePolicy": _queue_policy,
     "AWS::KMS::Key": _key,
+    "AWS::Lambda::Permission": _lambda_permission,
     "AWS::S3::Bucket": _bucket,
     "AWS::DynamoDB::Table": _encrypted("Arn", ("SSESpecification", "KMSMasterKeyId")),
     "AWS::SNS::Topic": _encrypted("TopicArn", ("KmsMasterKeyId",)),

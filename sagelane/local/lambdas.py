@@ -5,7 +5,10 @@ the function's ``handler.py`` from its synthesized code asset and calling it wit
 environment variables set, the way the Lambda runtime would. An exception becomes ``FunctionError:
 Unhandled`` with ``errorType`` = the exception's class name — which is how Step Functions' Retry / Catch
 see Lambda errors in the cloud. Invocations are serialized (handlers keep module-level state, and what
-they print goes to their function's log). A handler sees its function's variables in ``os.environ`` from
+they print goes to their function's log). Lambda's limits apply: the Invoke payload quotas (6 MB request
+and response, 1 MB asynchronous request: ``RequestEntityTooLargeException``, ``Function.ResponseSizeTooLarge``)
+and the function's Timeout (``Sandbox.Timedout``); its MemorySize is what the handler's ``context`` reports,
+not enforced (docs/embedded-aws.md says why). A handler sees its function's variables in ``os.environ`` from
 its own thread only (``sagelane.environ``): the process environment, which the Step Functions interpreters
 and the moto server read meanwhile, never changes under them.
 """
@@ -19,6 +22,7 @@ import logging
 import re
 import sys
 import threading
+import time
 import traceback
 import urllib.parse
 import uuid
@@ -49,9 +53,15 @@ class LocalFunction:
     code_dir: Path
     handler: str  # "handler.lambda_handler"
     environment: dict[str, str]
+    memory_mb: int = 128  # MemorySize (Lambda's default), what context.memory_limit_in_mb reports
+    timeout_s: float = 3.0  # Timeout (Lambda's default): past it the invocation fails as Lambda reports it
     invocations: int = 0
     log: TextIO | None = None  # where the function's stdout / stderr go (its "CloudWatch log group")
     _module: ModuleType | None = field(default=None, repr=False)
+
+    def reset(self) -> None:
+        """Forget the loaded module: the next invocation starts in a new execution environment."""
+        self._module = None
 
     def entry_point(self) -> Callable[[Any, Any], Any]:
         module_file, function = self.handler.rsplit(".", 1)
@@ -98,18 +108,33 @@ class _RoutedStream(io.TextIOBase):
 class _Context:
     """What the Lambda runtime passes as ``context``."""
 
-    def __init__(self, fn: LocalFunction, memory_mb: int = 1024) -> None:
+    def __init__(self, fn: LocalFunction, request_id: str, deadline: float) -> None:
         self.function_name = fn.name
         self.function_version = "$LATEST"
         self.invoked_function_arn = fn.arn
-        self.memory_limit_in_mb = memory_mb
-        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = fn.memory_mb
+        self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/{fn.name}"
         self.log_stream_name = "local"
+        self._deadline = deadline
 
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 900_000
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+# Lambda's payload quotas (Invoke API reference: 6 MB request and response synchronously, 1 MB for an
+# asynchronous request) and the figure its response-size error names
+SYNC_REQUEST_LIMIT = 6 * 1024 * 1024
+ASYNC_REQUEST_LIMIT = 1024 * 1024
+RESPONSE_LIMIT = 6 * 1024 * 1024
+RESPONSE_LIMIT_REPORTED = 6291556
+
+
+def _timed_out(request_id: str, timeout_s: float) -> dict[str, Any]:
+    return {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds",
+    }
 
 
 class LocalLambda:
@@ -163,13 +188,17 @@ class LocalLambda:
         """Run the handler; returns (payload, function_error).
 
         One invocation at a time in the process (``_INVOKE_LOCK``, shared by every ``LocalLambda``); the
-        function's environment is laid over ``os.environ`` for the calling thread only, for the call.
+        handler runs in a thread of its own with the function's environment laid over ``os.environ`` for
+        that thread only. Past the function's Timeout the invocation fails as Lambda reports it
+        (``Sandbox.Timedout``); Lambda would stop the handler there, a thread cannot be stopped: it runs on,
+        its result discarded, and its module is loaded afresh for the next invocation.
         """
         if not self.active:  # a run of a stopped embedded AWS: its Lambda calls fail, touching nothing
             return {"errorType": "ServiceException", "errorMessage": "the embedded AWS was stopped"}, "Unhandled"
+        request_id = str(uuid.uuid4())
         if faults.take("lambda", "Invoke", {"FunctionName": fn.name}):  # as Lambda reports a timed-out run
             fn.invocations += 1
-            return {"errorType": "Sandbox.Timedout", "errorMessage": f"{fn.name}: task timed out"}, "Unhandled"
+            return _timed_out(request_id, fn.timeout_s), "Unhandled"
         with _INVOKE_LOCK:
             variables = {
                 **fn.environment,
@@ -177,6 +206,7 @@ class LocalLambda:
                 "LAMBDA_TASK_ROOT": str(fn.code_dir),
                 "AWS_LAMBDA_FUNCTION_NAME": fn.name,
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
                 "AWS_EXECUTION_ENV": "sagelane-local",
             }
             fn.invocations += 1
@@ -185,17 +215,34 @@ class LocalLambda:
                 for name in ("stdout", "stderr"):
                     if not isinstance(getattr(sys, name), _RoutedStream):
                         setattr(sys, name, _RoutedStream(getattr(sys, name)))
-            _ROUTE.sink = fn.log
-            try:
-                with thread_environment(variables):
-                    result = fn.entry_point()(event, _Context(fn))
-                return result, None
-            except Exception as exc:  # the handler's failure is the invocation's result
-                log.info("function %s raised %s: %s", fn.name, type(exc).__name__, exc)
-                trace = traceback.format_exception(exc)
-                return {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": trace}, "Unhandled"
-            finally:
-                _ROUTE.sink = None
+            outcome: list[tuple[Any, str | None]] = []
+            deadline = time.monotonic() + fn.timeout_s
+
+            def run() -> None:
+                _ROUTE.sink = fn.log
+                try:
+                    with thread_environment(variables):
+                        result = fn.entry_point()(event, _Context(fn, request_id, deadline))
+                    outcome.append((result, None))
+                except Exception as exc:  # the handler's failure is the invocation's result
+                    log.info("function %s raised %s: %s", fn.name, type(exc).__name__, exc)
+                    trace = traceback.format_exception(exc)
+                    outcome.append(
+                        ({"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": trace}, "Unhandled")
+                    )
+                finally:
+                    _ROUTE.sink = None
+
+            worker = threading.Thread(target=run, name=f"lambda-{fn.name}", daemon=True)
+            worker.start()
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive() or not outcome:
+                log.warning("function %s timed out after %.2f s (Timeout)", fn.name, fn.timeout_s)
+                fn.reset()  # a new execution environment, as Lambda starts after a timeout
+                if fn.log is not None:
+                    fn.log.write(f"{request_id} Task timed out after {fn.timeout_s:.2f} seconds\n")
+                return _timed_out(request_id, fn.timeout_s), "Unhandled"
+            return outcome[0]
 
     def _on_invoke(
         self, params: dict[str, Any], request_signer: Any = None, **_: Any
@@ -210,9 +257,23 @@ class LocalLambda:
         if denied is not None:
             return denied
         raw = params.get("body") or b"{}"
-        event = json.loads((raw.read() if hasattr(raw, "read") else raw) or b"{}")
+        raw = (raw.read() if hasattr(raw, "read") else raw) or b"{}"
+        raw = raw.encode() if isinstance(raw, str) else raw
+        headers_in = {k.lower(): v for k, v in (params.get("headers") or {}).items()}
+        asynchronous = headers_in.get("x-amz-invocation-type") == "Event"
+        too_large = _too_large(fn, len(raw), asynchronous)
+        if too_large is not None:
+            return too_large
+        event = json.loads(raw)
         payload, error = self.invoke(fn, event)
         body = json.dumps(payload, default=str).encode()
+        if error is None and len(body) > RESPONSE_LIMIT:  # the handler ran; its answer cannot be returned
+            payload = {
+                "errorType": "Function.ResponseSizeTooLarge",
+                "errorMessage": f"Response payload size exceeded maximum allowed payload size "
+                f"({RESPONSE_LIMIT_REPORTED} bytes).",
+            }
+            body, error = json.dumps(payload).encode(), "Unhandled"
         headers = {"X-Amz-Executed-Version": "$LATEST"}
         parsed: dict[str, Any] = {
             "StatusCode": 200,
@@ -224,6 +285,29 @@ class LocalLambda:
             parsed["FunctionError"] = error
             headers["X-Amz-Function-Error"] = error
         return AWSResponse(fn.arn, 200, headers, None), parsed
+
+
+def _too_large(fn: LocalFunction, size: int, asynchronous: bool) -> tuple[AWSResponse, dict[str, Any]] | None:
+    """Lambda's answer to a request payload over the Invoke quota (None: within it)."""
+    if asynchronous and size > ASYNC_REQUEST_LIMIT:
+        code, message = (
+            "RequestEntityTooLargeException",
+            f"{size} byte payload is too large for the Event invocation type (limit {ASYNC_REQUEST_LIMIT} bytes)",
+        )
+    elif not asynchronous and size > SYNC_REQUEST_LIMIT:
+        code, message = (
+            "RequestEntityTooLargeException",
+            f"Request must be smaller than {SYNC_REQUEST_LIMIT} bytes for the InvokeFunction operation",
+        )
+    else:
+        return None
+    headers = {"x-amzn-ErrorType": code}
+    parsed = {
+        "Error": {"Code": code, "Message": message},
+        "Message": message,
+        "ResponseMetadata": {"HTTPStatusCode": 413, "HTTPHeaders": headers},
+    }
+    return AWSResponse(fn.arn, 413, headers, None), parsed
 
 
 def _denied_invoke(request_signer: Any, fn: LocalFunction) -> tuple[AWSResponse, dict[str, Any]] | None:

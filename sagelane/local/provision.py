@@ -40,6 +40,7 @@ class Rule:
     name: str
     pattern: dict[str, Any]
     targets: list[dict[str, Any]]  # resolved CloudFormation targets
+    arn: str = ""
 
 
 @dataclass
@@ -357,7 +358,15 @@ class Provisioner:
             # the Lambda runtime hands the handler its execution role's temporary credentials
             environment.update(self.authority.credentials(props["Role"]))
         self.functions.register(
-            LocalFunction(name=name, arn=arn, code_dir=code_dir, handler=props["Handler"], environment=environment)
+            LocalFunction(
+                name=name,
+                arn=arn,
+                code_dir=code_dir,
+                handler=props["Handler"],
+                environment=environment,
+                memory_mb=int(props.get("MemorySize", 128)),  # CloudFormation's defaults where absent
+                timeout_s=float(props.get("Timeout", 3)),
+            )
         )
 
     def _state_machine(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:
@@ -390,7 +399,7 @@ class Provisioner:
         # moto matches the pattern; matched events land in the tap queue, the pump delivers them to the
         # rule's real targets (moto's EventBridge cannot deliver to Step Functions or Lambda).
         events.put_targets(Rule=name, Targets=[{"Id": "sagelane-local-tap", "Arn": self._tap_queue_arn()}])
-        self.rules.append(Rule(stack=stack.name, name=name, pattern=pattern, targets=props.get("Targets", [])))
+        self.rules.append(Rule(stack=stack.name, name=name, pattern=pattern, targets=props.get("Targets", []), arn=arn))
         self._ref(stack, logical, name, Arn=arn)
 
     def _glue_job(self, stack: Stack, logical: str, props: dict[str, Any]) -> None:

@@ -183,3 +183,28 @@ def _wait_for_ready(process: subprocess.Popen, timeout: float) -> str:
         if match:
             return match.group(1)
     raise AssertionError("local up did not get ready:\n" + "".join(seen))
+
+
+def test_policy_acts_as_a_holder_of_the_kits_managed_policy(served, capsys):
+    """``--policy`` assumes the embedded AWS's role holding just that policy: what it grants works, the rest is
+    AccessDenied naming that role, the action and the resource — as an approver or an application would see it."""
+    holder = "arn:aws:iam::123456789012:role/sagelane-local/sagelane-dev-model-approver"
+    code, _, err = cli(capsys, "--policy", "sagelane-dev-model-approver", "models", "list", "penguins-species")
+    assert code == 0, err
+    assert f"acting as {holder}" in err
+    code, _, err = cli(capsys, "--policy", "sagelane-dev-model-approver", "runs", "list")
+    assert code == 2
+    assert "AccessDenied" in err and holder in err and "states:ListExecutions" in err
+
+
+def test_role_needs_a_trust_policy_that_admits_the_caller(served, capsys):
+    lambda_role = next(
+        arn for arn, p in served.cloud.authority.principals.items() if ":role/" in arn and "Validate" in arn
+    )
+    code, _, err = cli(capsys, "--role", lambda_role, "runs", "list")
+    assert code == 2
+    assert f"cannot act as {lambda_role}" in err and "trust policy does not allow" in err
+    code, _, err = cli(capsys, "--policy", "sagelane-dev-nonesuch", "runs", "list")
+    assert code == 2 and "cannot act as" in err and "sagelane-dev-nonesuch" in err
+    code, _, err = cli(capsys, "--role", "arn:aws:iam::123456789012:role/missing", "runs", "list")
+    assert code == 2 and "no role of the assembly has that ARN" in err

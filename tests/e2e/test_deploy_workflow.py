@@ -78,7 +78,8 @@ def trained(served, capsys, penguins_csv):
 def test_approve_deploys_update_and_reject_rolls_back(trained, capsys, inbox, tmp_path):
     from sagelane.serving.local import load_version
 
-    code, out = cli(capsys, "models", "approve", MODEL, "1")
+    # as an approver would: holding the kit's approver policy and nothing else
+    code, out = cli(capsys, "--policy", "sagelane-dev-model-approver", "models", "approve", MODEL, "1")
     assert code == 0, out
     settle()
     (run,) = deploy_runs()
@@ -96,6 +97,9 @@ def test_approve_deploys_update_and_reject_rolls_back(trained, capsys, inbox, tm
     loaded, _ = load_version("dev", MODEL, 1, tmp_path)
     body, _ = loaded.invoke(json.dumps(PENGUIN_EXAMPLES).encode(), "application/json", "application/json")
     assert predict(capsys, PENGUIN_EXAMPLES) == json.loads(body)
+    # and as an application would, holding the invoke policy
+    code, out = cli(capsys, "--policy", "sagelane-dev-invoke", "predict", MODEL, "--json", json.dumps(PENGUIN_EXAMPLES))
+    assert code == 0, out
 
     # a malformed request is the client's error, naming the field; the endpoint keeps serving
     code, out = cli(capsys, "predict", MODEL, "--json", json.dumps({**PENGUIN_EXAMPLES[0], "island": "Mars"}))

@@ -78,6 +78,49 @@ def bucket(zone: str) -> str:
 KEY = rf"arn:aws:kms:{REGION}:{ACCOUNT}:key/[0-9a-f-]+"
 
 
+# --- EventBridge: the target's role ----------------------------------------------------------------------
+
+
+def test_without_start_execution_the_rule_cannot_start_the_ingest_workflow(dev, tmp_path, penguins_csv):
+    with mutated(
+        dev,
+        tmp_path,
+        INGEST,
+        stack="SageLane-dev-Ingest",
+        resource="IngestWorkflowEventsRoleDefaultPolicy",
+        action="states:StartExecution",
+    ) as cloud:
+        boto3.client("s3", region_name=REGION).upload_file(str(penguins_csv), bucket("raw"), "incoming/penguins/a.csv")
+        (delivery,) = cloud.pump()
+        assert delivery.execution_arn is None and delivery.error is not None
+        machine = re.escape(f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:") + r"\S+"
+        assert delivery.error.startswith("AccessDeniedException: ")
+        assert denied("IngestWorkflowEventsRole", "states:StartExecution", machine).search(delivery.error)
+        assert (
+            cloud.provisioner.client("stepfunctions").list_executions(stateMachineArn=delivery.target)["executions"]
+            == []
+        )
+
+
+def test_a_target_role_that_does_not_trust_eventbridge_cannot_be_assumed(dev, tmp_path, penguins_csv):
+    with mutated(
+        dev,
+        tmp_path,
+        INGEST,
+        stack="SageLane-dev-Ingest",
+        resource="IngestWorkflowEventsRole9",
+        action="sts:AssumeRole",
+    ) as cloud:
+        boto3.client("s3", region_name=REGION).upload_file(str(penguins_csv), bucket("raw"), "incoming/penguins/a.csv")
+        (delivery,) = cloud.pump()
+        assert delivery.execution_arn is None
+        role = re.escape(f"arn:aws:iam::{ACCOUNT}:role/") + r"IngestWorkflowEventsRole\w*"
+        assert re.search(
+            rf"User: events.amazonaws.com is not authorized to perform: sts:AssumeRole on resource: {role}",
+            delivery.error or "",
+        ), delivery.error
+
+
 # --- S3 and KMS on objects -----------------------------------------------------------------------------
 
 

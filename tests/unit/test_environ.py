@@ -66,7 +66,12 @@ def test_other_threads_read_the_environment_safely_while_lambdas_run(tmp_path):
     )
     variables = {"POWERTOOLS_SERVICE_NAME": "sagelane-t", **{f"SAGELANE_T_{i}": str(i) for i in range(20)}}
     fn = LocalFunction(
-        "t", "arn:aws:lambda:us-east-1:123456789012:function:t", tmp_path, "handler.lambda_handler", variables
+        "t",
+        "arn:aws:lambda:us-east-1:123456789012:function:t",
+        tmp_path,
+        "handler.lambda_handler",
+        variables,
+        timeout_s=60,
     )
     lambdas = LocalLambda()
     lambdas.active = True  # answering invoke() directly, without the botocore hook

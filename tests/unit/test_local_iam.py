@@ -155,3 +155,70 @@ def test_s3_authorizes_the_action_the_bucket_policy_and_the_objects_key():
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "training/b"}, {"Key": "other/c"}]})
     finally:
         gate.uninstall()
+
+
+FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:monitor"
+RULE = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/drift"
+
+
+def _loaded(resources: dict[str, dict]) -> Authority:
+    """An authority loaded from these resources of a template (a role's Ref: its name, its Arn: under role/)."""
+    authority = Authority(account=ACCOUNT, region="us-east-1")
+
+    def resolve(value):
+        if isinstance(value, dict) and "Ref" in value:
+            return value["Ref"]
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            return f"arn:aws:iam::{ACCOUNT}:role/{value['Fn::GetAtt'][0]}"
+        return value
+
+    authority.load(resources.items(), resolve)
+    return authority
+
+
+def test_a_function_admits_a_service_only_from_the_source_its_permission_names():
+    """AWS::Lambda::Permission is the function's resource policy: EventBridge may invoke it for that rule."""
+    permission = {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": "monitor",
+            "Principal": "events.amazonaws.com",
+            "SourceArn": RULE,
+        },
+    }
+    authority = _loaded({"Permission": permission})
+    assert authority.service_invokes("events.amazonaws.com", "lambda:InvokeFunction", FUNCTION, source=RULE) is None
+    other = authority.service_invokes("events.amazonaws.com", "lambda:InvokeFunction", FUNCTION, source=RULE + "-x")
+    assert other is not None and "User: events.amazonaws.com is not authorized to perform: lambda:InvokeFunction" in (
+        other.message()
+    )
+    assert authority.service_invokes("sns.amazonaws.com", "lambda:InvokeFunction", FUNCTION, source=RULE) is not None
+
+
+def _role(trusted: dict) -> dict:
+    statement = {"Effect": "Allow", "Principal": trusted, "Action": "sts:AssumeRole"}
+    return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [statement]}}}
+
+
+def test_a_service_assumes_only_a_role_whose_trust_policy_names_it():
+    authority = _loaded({"Events": _role({"Service": "events.amazonaws.com"})})
+    role = f"arn:aws:iam::{ACCOUNT}:role/Events"
+    assert authority.service_assumes("events.amazonaws.com", role, source=RULE) is None
+    refused = authority.service_assumes("lambda.amazonaws.com", role, source=RULE)
+    assert refused is not None and refused.reason == "the role's trust policy does not allow it"
+    assert authority.service_assumes("events.amazonaws.com", "", source=RULE) is not None  # a target with no RoleArn
+    assert authority.service_assumes("events.amazonaws.com", role + "x", source=RULE) is not None
+
+
+def test_assuming_a_role_needs_its_trust_and_for_an_account_trust_the_callers_own_permission():
+    account = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    authority = _loaded({"Named": _role({"AWS": ROLE}), "ByAccount": _role(account)})
+    named, by_account = (f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in ("Named", "ByAccount"))
+    worker = authority.principal(ROLE)
+    assert authority.assume(worker, named) is None  # the trust policy names the caller: enough
+    assert authority.assume(authority.principal(ROLE + "2"), named) is not None
+    assert authority.assume(worker, by_account) is not None  # the account is trusted, the caller grants nothing
+    worker.policies.append(_allow("sts:AssumeRole", by_account))
+    assert authority.assume(worker, by_account) is None
+    assert authority.assume(None, by_account) is None  # the operator: full access
