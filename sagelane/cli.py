@@ -161,6 +161,8 @@ def _parser() -> argparse.ArgumentParser:
     p = local.add_parser("down", help="stop an embedded AWS started in the background")
     p.add_argument("--state-dir", type=Path, default=Path(".sagelane/local"))
     p.set_defaults(handler=_cmd_local_down)
+    p = local.add_parser("patches", help="what the embedded AWS changes in moto and botocore, and why (markdown)")
+    p.set_defaults(handler=_cmd_local_patches)
 
     data = sub.add_parser("data", help="put data into the lake").add_subparsers(metavar="ACTION")
     p = data.add_parser("push", help="upload a file under incoming/<dataset>/ in the raw zone")
@@ -410,6 +412,13 @@ def _cmd_local_down(args: argparse.Namespace) -> int:
     from sagelane.local.runtime import stop_background
 
     print(stop_background(args.state_dir))
+    return EXIT_OK
+
+
+def _cmd_local_patches(args: argparse.Namespace) -> int:
+    from sagelane.local import cloud, endpoints, patches, sagemaker_api, sfn_services  # noqa: F401  (they declare)
+
+    print(patches.markdown())
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ from constructs import Construct
 from sagelane import settings
 from sagelane.config import Project
 from sagelane.registry import group_name
+from sagelane.training import wheelhouse
 from sagelane.training.package import build_source_tarball
 from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow, put_metrics_statement
 from stacks.constructs.grants import grant_encrypted_tables_and_topics
@@ -54,7 +55,11 @@ class TrainingStack(Stack):
         self.source = source = s3_assets.Asset(
             self,
             "TrainingCode",
-            path=str(build_source_tarball(project.root / "training", project.root / "build" / "training")),
+            path=str(
+                build_source_tarball(
+                    project.root / "training", project.root / "build" / "training", wheelhouse.location(project.root)
+                )
+            ),
         )
         self.training_role = iam.Role(
             self,

@@ -91,7 +91,7 @@ class LocalCloud:
         return summary
 
     def down(self) -> None:
-        from sagelane.local import endpoints, gate, sagemaker_api
+        from sagelane.local import endpoints, gate, sagemaker_api, sfn_services
 
         self.endpoints.forget()  # the endpoints' containers stop: what they captured is written first
         record = os.environ.get(IAM_USAGE)
@@ -102,6 +102,7 @@ class LocalCloud:
         endpoints.uninstall()
         gate.uninstall()
         sagemaker_api.uninstall()
+        sfn_services.uninstall()
         self.functions.uninstall()
 
     def _alarm_actions(self) -> Any:

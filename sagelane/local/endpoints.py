@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from sagelane import aws
 from sagelane.environ import thread_environment
 from sagelane.local import gate
+from sagelane.local.patches import patch
 from sagelane.monitoring.capture import capture_line, capture_prefix
 from sagelane.serving.container import LoadedModel
 from sagelane.serving.local import load_container
@@ -161,35 +163,39 @@ def _model_error(status: int, message: str) -> tuple[int, dict, bytes]:
 
 
 _ACTIVE: LocalEndpoints | None = None
-_ORIGINAL: Any = None
+
+
+def _invoke_endpoint(self: Any) -> Any:
+    if _ACTIVE is None:
+        return INVOKE.original(self)  # moto's canned behaviour, when no embedded AWS is active
+    name = self._get_params().get("EndpointName") or self.path.split("/")[2]
+    return _ACTIVE.invoke(
+        self.region,
+        name,
+        self.body if isinstance(self.body, bytes) else str(self.body).encode(),
+        self.headers.get("Content-Type") or "application/json",
+        self.headers.get("Accept") or "application/json",
+        self.headers.get("X-Amzn-SageMaker-Inference-Id"),
+    )
+
+
+INVOKE = patch(
+    SageMakerRuntimeResponse,
+    "invoke_endpoint",
+    _invoke_endpoint,
+    lacks="moto answers InvokeEndpoint with canned results",
+    aws="the endpoint's container answers (here: the model version's own inference code, in process)",
+)
 
 
 def install(endpoints: LocalEndpoints) -> None:
     """Answer moto's InvokeEndpoint with ``endpoints`` (in-process mocks and the moto server alike)."""
-    global _ACTIVE, _ORIGINAL
-    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
-
+    global _ACTIVE
     _ACTIVE = endpoints
-
-    def invoke_endpoint(self: Any) -> Any:
-        if _ACTIVE is None:
-            return _ORIGINAL(self)  # moto's canned behaviour, when no embedded AWS is active
-        name = self._get_params().get("EndpointName") or self.path.split("/")[2]
-        return _ACTIVE.invoke(
-            self.region,
-            name,
-            self.body if isinstance(self.body, bytes) else str(self.body).encode(),
-            self.headers.get("Content-Type") or "application/json",
-            self.headers.get("Accept") or "application/json",
-            self.headers.get("X-Amzn-SageMaker-Inference-Id"),
-        )
-
-    if not getattr(SageMakerRuntimeResponse.invoke_endpoint, "_sagelane", False):
-        _ORIGINAL = SageMakerRuntimeResponse.invoke_endpoint
-        invoke_endpoint._sagelane = True  # type: ignore[attr-defined]
-        SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint  # type: ignore[method-assign]
+    INVOKE.apply()
 
 
 def uninstall() -> None:
     global _ACTIVE
     _ACTIVE = None
+    INVOKE.undo()

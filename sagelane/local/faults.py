@@ -22,6 +22,8 @@ import boto3
 import botocore.handlers
 from botocore.awsrequest import AWSResponse
 
+from sagelane.local.patches import apply, patch_entry, undo
+
 Match = Callable[[dict[str, Any]], bool]
 
 
@@ -111,15 +113,27 @@ def _before_call(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResp
     return AWSResponse("https://sagelane.local/fault", fault.status, {}, None), parsed
 
 
-_HANDLERS = [("before-parameter-build.*.*", _before_parameter_build), ("before-call.*.*", _before_call)]
+_HOOKS = [
+    patch_entry(
+        botocore.handlers.BUILTIN_HANDLERS,
+        (event, handler),
+        name=event,
+        where="botocore.handlers.BUILTIN_HANDLERS",
+        lacks="nothing in moto or botocore fails a call on purpose",
+        aws="(fault injection: the next matching call fails with the error AWS would send)",
+    )
+    for event, handler in (("before-parameter-build.*.*", _before_parameter_build), ("before-call.*.*", _before_call))
+]
 
 
 def install() -> None:
     """Put the hooks into every botocore session created from now on (moto's interpreter makes its own)."""
-    added = False
-    for entry in _HANDLERS:
-        if entry not in botocore.handlers.BUILTIN_HANDLERS:
-            botocore.handlers.BUILTIN_HANDLERS.append(entry)
-            added = True
-    if added:
+    if not all(hook.applied for hook in _HOOKS):
+        apply(_HOOKS)
+        boto3.DEFAULT_SESSION = None
+
+
+def uninstall() -> None:
+    if any(hook.applied for hook in _HOOKS):
+        undo(_HOOKS)
         boto3.DEFAULT_SESSION = None

@@ -39,6 +39,7 @@ from botocore.response import StreamingBody
 
 from sagelane.environ import thread_environment
 from sagelane.local import faults, gate
+from sagelane.local.patches import Patch, patch_entry
 
 log = logging.getLogger("sagelane.local")
 # One Lambda invocation at a time per process: handlers keep module-level state (their clients, powertools'
@@ -137,6 +138,20 @@ def _timed_out(request_id: str, timeout_s: float) -> dict[str, Any]:
     }
 
 
+def _invoke_hook(handler: Callable[..., Any]) -> Patch:
+    return patch_entry(
+        botocore.handlers.BUILTIN_HANDLERS,
+        ("before-call.lambda.Invoke", handler),
+        name="before-call.lambda.Invoke",
+        where="botocore.handlers.BUILTIN_HANDLERS",
+        lacks="moto runs a function in Docker (or not at all)",
+        aws="Invoke runs the function's handler as its execution role, within its limits (here in process)",
+    )
+
+
+_invoke_hook(lambda **_: None)  # declared at import (each runtime declares its own when it installs)
+
+
 class LocalLambda:
     """The registry of functions run in-process, and the botocore hook that runs them."""
 
@@ -167,17 +182,16 @@ class LocalLambda:
         """
         self.active = True
         faults.install()
-        entry = ("before-call.lambda.Invoke", self._on_invoke)
-        if entry not in botocore.handlers.BUILTIN_HANDLERS:
-            botocore.handlers.BUILTIN_HANDLERS.append(entry)
-        self._entry = entry
+        self._hook = _invoke_hook(self._on_invoke)  # this runtime's own: calls from clients of an earlier one
+        self._hook.apply()  # (runs still going) reach that one, which refuses them
         boto3.DEFAULT_SESSION = None
 
     def uninstall(self) -> None:
         self.active = False  # clients created earlier (runs still going) keep the hook: refuse their calls
-        entry = getattr(self, "_entry", None)
-        if entry in botocore.handlers.BUILTIN_HANDLERS:
-            botocore.handlers.BUILTIN_HANDLERS.remove(entry)
+        hook = getattr(self, "_hook", None)
+        if hook is not None:
+            hook.undo()
+        faults.uninstall()
         boto3.DEFAULT_SESSION = None
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)

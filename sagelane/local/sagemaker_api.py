@@ -8,7 +8,7 @@
   (the local endpoint is ``InService`` immediately, as for create); the ``DeploymentConfig`` is accepted
   and not simulated (no canary, no baking, no alarm-driven rollback: see docs/embedded-aws.md).
 
-Patches are installed while an embedded AWS is up and removed with it.
+Patches (``sagelane.local.patches``) are installed while an embedded AWS is up and removed with it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,14 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.sagemaker.models import SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+
+from sagelane.local.patches import apply, patch, undo
+
 log = logging.getLogger("sagelane.local")
 
 DETAIL_TYPE = "SageMaker Model Package State Change"
-_saved: dict[str, Any] = {}
 
 
 def package_event(package: Any, account: str, region: str) -> dict[str, Any]:
@@ -59,61 +63,68 @@ def _emit(backend: Any, arn_or_name: str) -> None:
     )
 
 
-def install() -> None:
-    from moto.sagemaker.models import SageMakerModelBackend
-    from moto.sagemaker.responses import SageMakerResponse
+def _create_model_package(self: Any, *args: Any, **kwargs: Any) -> Any:
+    arn = _PATCHES[0].original(self, *args, **kwargs)
+    _emit(self, arn)
+    return arn
 
-    if _saved:
-        return
-    _saved["create_model_package"] = create = SageMakerModelBackend.create_model_package
-    _saved["update_model_package"] = update = SageMakerModelBackend.update_model_package
-    _saved["update_endpoint"] = getattr(SageMakerResponse, "update_endpoint", None)
 
-    def create_model_package(self: Any, *args: Any, **kwargs: Any) -> Any:
-        arn = create(self, *args, **kwargs)
+def _update_model_package(self: Any, *args: Any, **kwargs: Any) -> Any:
+    arn = _PATCHES[1].original(self, *args, **kwargs)
+    if kwargs.get("model_approval_status"):
         _emit(self, arn)
-        return arn
+    return arn
 
-    def update_model_package(self: Any, *args: Any, **kwargs: Any) -> Any:
-        arn = update(self, *args, **kwargs)
-        if kwargs.get("model_approval_status"):
-            _emit(self, arn)
-        return arn
 
-    def update_endpoint(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-        from moto.sagemaker.exceptions import ValidationError
+def _update_endpoint(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.exceptions import ValidationError
 
-        backend = self.sagemaker_backend
-        name = self._get_param("EndpointName")
-        endpoint_config = backend.describe_endpoint_config(self._get_param("EndpointConfigName"))
-        endpoint = backend.endpoints.get(name)
-        if endpoint is None:
-            raise ValidationError(message=f"Could not find endpoint '{name}'.")
-        if endpoint.endpoint_status != "InService":
-            raise ValidationError(message=f"Cannot update in-progress endpoint '{endpoint.arn}'.")
-        endpoint.endpoint_config_name = endpoint_config["EndpointConfigName"]
-        endpoint.production_variants = endpoint._process_production_variants(endpoint_config["ProductionVariants"])
-        endpoint.data_capture_config = endpoint_config.get("DataCaptureConfig")
-        endpoint.last_modified_time = datetime.now(UTC)
-        log.info("endpoint %s: now serving config %s", name, endpoint.endpoint_config_name)
-        return ActionResult({"EndpointArn": endpoint.arn})
+    backend = self.sagemaker_backend
+    name = self._get_param("EndpointName")
+    endpoint_config = backend.describe_endpoint_config(self._get_param("EndpointConfigName"))
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        raise ValidationError(message=f"Could not find endpoint '{name}'.")
+    if endpoint.endpoint_status != "InService":
+        raise ValidationError(message=f"Cannot update in-progress endpoint '{endpoint.arn}'.")
+    endpoint.endpoint_config_name = endpoint_config["EndpointConfigName"]
+    endpoint.production_variants = endpoint._process_production_variants(endpoint_config["ProductionVariants"])
+    endpoint.data_capture_config = endpoint_config.get("DataCaptureConfig")
+    endpoint.last_modified_time = datetime.now(UTC)
+    log.info("endpoint %s: now serving config %s", name, endpoint.endpoint_config_name)
+    return ActionResult({"EndpointArn": endpoint.arn})
 
-    SageMakerModelBackend.create_model_package = create_model_package  # type: ignore[method-assign]
-    SageMakerModelBackend.update_model_package = update_model_package  # type: ignore[method-assign]
-    SageMakerResponse.update_endpoint = update_endpoint  # type: ignore[attr-defined]
+
+_STATE_CHANGE = "SageMaker puts a Model Package State Change event on the default bus"
+_PATCHES = [
+    patch(
+        SageMakerModelBackend,
+        "create_model_package",
+        _create_model_package,
+        lacks="moto emits no event when a model package is created",
+        aws=_STATE_CHANGE,
+    ),
+    patch(
+        SageMakerModelBackend,
+        "update_model_package",
+        _update_model_package,
+        lacks="moto emits no event when a package's approval changes",
+        aws=_STATE_CHANGE,
+    ),
+    patch(
+        SageMakerResponse,
+        "update_endpoint",
+        _update_endpoint,
+        lacks="moto does not implement UpdateEndpoint",
+        aws="the endpoint moves to the new config (here at once; DeploymentConfig accepted, not simulated)",
+    ),
+]
+
+
+def install() -> None:
+    apply(_PATCHES)
 
 
 def uninstall() -> None:
-    from moto.sagemaker.models import SageMakerModelBackend
-    from moto.sagemaker.responses import SageMakerResponse
-
-    if not _saved:
-        return
-    SageMakerModelBackend.create_model_package = _saved.pop("create_model_package")  # type: ignore[method-assign]
-    SageMakerModelBackend.update_model_package = _saved.pop("update_model_package")  # type: ignore[method-assign]
-    original = _saved.pop("update_endpoint")
-    if original is None:
-        delattr(SageMakerResponse, "update_endpoint")
-    else:
-        SageMakerResponse.update_endpoint = original  # type: ignore[attr-defined]
+    undo(_PATCHES)

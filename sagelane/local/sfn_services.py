@@ -56,7 +56,7 @@ from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from sagelane import aws
 from sagelane.local import faults, gate, sfn_errors, sfn_results
 from sagelane.local import glue as local_glue
-from sagelane.local.patches import patch
+from sagelane.local.patches import apply, patch, patch_item, undo
 from sagelane.local.sagemaker import run_job
 
 log = logging.getLogger("sagelane.local")
@@ -256,9 +256,6 @@ def _as_step_functions_output(response: object) -> object:
     return response
 
 
-_original = state_task_service_factory.state_task_service_for
-
-
 def credentials_of(state_credentials: StateCredentials) -> dict[str, str]:
     """The environment a process running as that role gets (nothing where IAM is not enforced)."""
     authority = gate.authority()
@@ -320,15 +317,12 @@ def _service_for(service_name: str):
         return LocalGlueService()
     if service_name == "states":
         return LocalStepFunctionsService()
-    return _original(service_name)
-
-
-_original_sdk_task = aws_sdk.StateTaskServiceAwsSdk._eval_service_task
+    return SERVICE_FOR[0].original(service_name)
 
 
 def _sdk_task_with_text_bodies(self, env, *args, **kwargs) -> None:
     """AWS SDK tasks as Step Functions runs them: a streamed ``Body`` (s3:getObject) is handed over as text."""
-    _original_sdk_task(self, env, *args, **kwargs)
+    TEXT_BODIES.original(self, env, *args, **kwargs)
     response = env.stack[-1]
     if isinstance(response, dict) and hasattr(response.get("Body"), "read"):
         response["Body"] = response["Body"].read().decode("utf-8")
@@ -346,6 +340,60 @@ def rfc3339_timestamp(text: str) -> datetime.datetime | None:
     return stamp if stamp.tzinfo else None
 
 
+_LOCAL_TASKS = "the Task states' SageMaker and Glue integrations (and startExecution.sync:2) run locally"
+SERVICE_FOR = [
+    patch(
+        module,
+        "state_task_service_for",
+        _service_for,
+        lacks="moto's interpreter has no SageMaker or Glue job integration (and names startExecution.sync:2 "
+        'runs "None")',
+        aws=_LOCAL_TASKS,
+    )
+    for module in (state_task_factory, state_task_service_factory)
+]
+TEXT_BODIES = patch(
+    aws_sdk.StateTaskServiceAwsSdk,
+    "_eval_service_task",
+    _sdk_task_with_text_bodies,
+    lacks="moto hands an aws-sdk s3:getObject Body over as a stream",
+    aws="the Body is text",
+)
+_PATCHES = [
+    patch(
+        IsTimestamp,
+        "string_to_timestamp",
+        staticmethod(rfc3339_timestamp),
+        lacks="moto reads only %Y-%m-%dT%H:%M:%SZ, which its own $$.State.EnteredTime is not",
+        aws="Timestamp* comparisons read RFC 3339 (fractional seconds, offsets)",
+    ),
+    TEXT_BODIES,
+    *SERVICE_FOR,
+    patch_item(
+        StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES,
+        "applicationautoscaling",
+        "application-autoscaling",
+        where="StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES",
+        lacks="moto has no boto3 name for aws-sdk:applicationautoscaling",
+        aws="aws-sdk:applicationautoscaling:* calls Application Auto Scaling",
+    ),
+    *(
+        patch_item(
+            aws_sdk._SERVICE_ERROR_NAMES,
+            name,
+            prefix,
+            where="state_task_service_aws_sdk._SERVICE_ERROR_NAMES",
+            lacks="moto names an SDK task's errors after botocore's lower-cased service name",
+            aws="an SDK task's errors are named as Step Functions names them: <Service>.<Exception> (sfn_errors.py)",
+        )
+        for name, (prefix, _, _) in sfn_errors.SERVICES.items()
+    ),
+    sfn_errors.ERROR_NAMES,
+    *CLIENTS,
+    sfn_results.RESULT_WRITER,
+]
+
+
 def install() -> None:
     """Route the interpreter's SageMaker and Glue tasks here (idempotent), and run AWS SDK tasks as AWS does.
 
@@ -354,13 +402,8 @@ def install() -> None:
     object's body is text, not a stream; Choice states compare context timestamps (``EnteredTime``) as AWS
     does, which the training workflow's coalescing relies on.
     """
-    IsTimestamp.string_to_timestamp = staticmethod(rfc3339_timestamp)  # type: ignore[method-assign, assignment]
-    aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _sdk_task_with_text_bodies  # type: ignore[method-assign]
-    state_task_factory.state_task_service_for = _service_for
-    state_task_service_factory.state_task_service_for = _service_for
-    StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["applicationautoscaling"] = "application-autoscaling"
-    aws_sdk._SERVICE_ERROR_NAMES.update({name: entry[0] for name, entry in sfn_errors.SERVICES.items()})
-    sfn_errors.ERROR_NAMES.apply()
-    for entry in CLIENTS:
-        entry.apply()
-    sfn_results.RESULT_WRITER.apply()
+    apply(_PATCHES)
+
+
+def uninstall() -> None:
+    undo(_PATCHES)

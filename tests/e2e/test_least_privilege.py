@@ -124,72 +124,57 @@ def test_a_target_role_that_does_not_trust_eventbridge_cannot_be_assumed(dev, tm
 # --- S3 and KMS on objects -----------------------------------------------------------------------------
 
 
-def test_without_s3_read_the_validation_step_fails_naming_the_object(dev, tmp_path, penguins_csv):
-    with mutated(
-        dev,
-        tmp_path,
-        INGEST,
-        stack="SageLane-dev-Ingest",
-        resource="ValidateFunctionServiceRoleDefaultPolicy",
-        action="s3:GetObjectVersion",
-    ) as cloud:
-        delivery, result = drop(cloud, penguins_csv)
+def failed_ingest(dev, tmp_path: Path, path: Path, *, resource: str, action: str, after=None) -> str:
+    """Drop ``path`` on the ingest stacks without ``action`` in the Ingest stack's policy ``resource``: the
+    run fails; its history (``after(cloud)`` checks more while the cloud is up)."""
+    with mutated(dev, tmp_path, INGEST, stack="SageLane-dev-Ingest", resource=resource, action=action) as cloud:
+        delivery, result = drop(cloud, path)
         assert result["status"] == "FAILED"
-        raw_object = re.escape(f"arn:aws:s3:::{bucket('raw')}/incoming/penguins/penguins.csv")
-        assert denied("ValidateFunctionServiceRole", "s3:GetObjectVersion", raw_object).search(
-            history(cloud, delivery.execution_arn)
-        )
+        if after is not None:
+            after(cloud)
+        return history(cloud, delivery.execution_arn)
+
+
+def test_without_s3_read_the_validation_step_fails_naming_the_object(dev, tmp_path, penguins_csv):
+    text = failed_ingest(
+        dev, tmp_path, penguins_csv, resource="ValidateFunctionServiceRoleDefaultPolicy", action="s3:GetObjectVersion"
+    )
+    raw_object = re.escape(f"arn:aws:s3:::{bucket('raw')}/incoming/penguins/penguins.csv")
+    assert denied("ValidateFunctionServiceRole", "s3:GetObjectVersion", raw_object).search(text)
 
 
 def test_without_s3_write_the_curation_step_fails_naming_the_curated_key(dev, tmp_path, penguins_csv):
-    with mutated(
+    def original_stays(cloud: LocalCloud) -> None:
+        assert boto3.client("s3").list_objects_v2(Bucket=bucket("raw"))["KeyCount"] == 1
+
+    text = failed_ingest(
         dev,
         tmp_path,
-        INGEST,
-        stack="SageLane-dev-Ingest",
+        penguins_csv,
         resource="CurateFunctionServiceRoleDefaultPolicy",
         action="s3:PutObject",
-    ) as cloud:
-        delivery, result = drop(cloud, penguins_csv)
-        assert result["status"] == "FAILED"
-        curated = re.escape(f"arn:aws:s3:::{bucket('curated')}/data/penguins/") + r"\S+"
-        assert denied("CurateFunctionServiceRole", "s3:PutObject", curated).search(
-            history(cloud, delivery.execution_arn)
-        )
-        assert boto3.client("s3").list_objects_v2(Bucket=bucket("raw"))["KeyCount"] == 1  # the original stays
+        after=original_stays,
+    )
+    curated = re.escape(f"arn:aws:s3:::{bucket('curated')}/data/penguins/") + r"\S+"
+    assert denied("CurateFunctionServiceRole", "s3:PutObject", curated).search(text)
 
 
 def test_without_kms_decrypt_an_sse_kms_object_cannot_be_read(dev, tmp_path, penguins_csv):
-    with mutated(
-        dev,
-        tmp_path,
-        INGEST,
-        stack="SageLane-dev-Ingest",
-        resource="ValidateFunctionServiceRoleDefaultPolicy",
-        action="kms:Decrypt",
-    ) as cloud:
-        delivery, result = drop(cloud, penguins_csv)
-        assert result["status"] == "FAILED"
-        assert denied("ValidateFunctionServiceRole", "kms:Decrypt", KEY).search(history(cloud, delivery.execution_arn))
+    text = failed_ingest(
+        dev, tmp_path, penguins_csv, resource="ValidateFunctionServiceRoleDefaultPolicy", action="kms:Decrypt"
+    )
+    assert denied("ValidateFunctionServiceRole", "kms:Decrypt", KEY).search(text)
 
 
 # --- KMS on tables and topics ----------------------------------------------------------------------------
 
 
 def test_without_kms_on_the_ledger_table_the_ingest_claim_fails(dev, tmp_path, penguins_csv):
-    with mutated(
-        dev,
-        tmp_path,
-        INGEST,
-        stack="SageLane-dev-Ingest",
-        resource="IngestWorkflowRoleDefaultPolicy",
-        action="kms:GenerateDataKey",
-    ) as cloud:
-        delivery, result = drop(cloud, penguins_csv)
-        assert result["status"] == "FAILED"
-        text = history(cloud, delivery.execution_arn)
-        assert denied("IngestWorkflowRole", "kms:GenerateDataKey", KEY).search(text)
-        assert "DynamoDB.AccessDeniedException" in text  # the Claim (its ledger), before anything ran
+    text = failed_ingest(
+        dev, tmp_path, penguins_csv, resource="IngestWorkflowRoleDefaultPolicy", action="kms:GenerateDataKey"
+    )
+    assert denied("IngestWorkflowRole", "kms:GenerateDataKey", KEY).search(text)
+    assert "DynamoDB.AccessDeniedException" in text  # the Claim (its ledger), before anything ran
 
 
 def test_without_kms_on_the_topic_a_workflow_cannot_publish(dev, tmp_path):

@@ -189,3 +189,25 @@ def test_known_gap_moto_compares_only_whole_second_z_timestamps_and_the_runtime_
     assert rfc3339_timestamp(entered) is not None
     assert rfc3339_timestamp("2026-11-23T12:00:00Z") < rfc3339_timestamp("2026-11-23T12:00:00.5Z")
     assert rfc3339_timestamp("2026-11-23") is None and rfc3339_timestamp("soon") is None
+
+
+def test_an_embedded_aws_applies_every_patch_while_up_and_undoes_them_when_down(dev):
+    """One mechanism: what ``LocalCloud.up`` changes in moto and botocore, ``down`` puts back."""
+    from sagelane import aws
+    from sagelane.local import patches
+    from sagelane.local.cloud import LocalCloud
+    from sagelane.local.iam import _COMPAT
+
+    permanent = {entry.target for entry in _COMPAT}  # aliases for the policy evaluator, kept once made
+    with mock_aws(config=MOTO_CONFIG):
+        aws.reset()
+        cloud = LocalCloud(dev.outdir, stacks=["SageLane-dev-DataLake"], region="us-east-1")
+        cloud.up()
+        try:
+            unapplied = [p.target for p in patches.table() if not p.applied]
+            assert unapplied == []
+        finally:
+            cloud.down()
+            aws.reset()
+    left = [p.target for p in patches.table() if p.applied and p.target not in permanent]
+    assert left == []

@@ -114,3 +114,22 @@ def test_ingest_announces_curated_files(dev):
     assert announce["Resource"].endswith(":states:::events:putEvents")
     (entry,) = announce["Parameters"]["Entries"]
     assert entry["Source"] == "sagelane" and entry["DetailType"] == "SageLane Dataset Curated"
+
+
+def test_the_code_asset_carries_the_hashed_index_free_requirements_and_their_wheels(dev, root):
+    """The containers install only what the tarball holds (sagelane.training.wheelhouse): the asset the
+    template points at is the wheelhouse's requirements.txt and wheels, with the training code."""
+    import io
+    import tarfile
+
+    from sagelane.training import wheelhouse
+
+    assets = json.loads((dev.outdir / "SageLane-dev-Training.assets.json").read_text())["files"]
+    (source,) = [a["source"]["path"] for a in assets.values() if a["source"]["path"].endswith(".tar.gz")]
+    with tarfile.open(fileobj=io.BytesIO((dev.outdir / source).read_bytes()), mode="r:gz") as tar:
+        names = set(tar.getnames())
+        requirements = tar.extractfile("requirements.txt").read().decode()  # type: ignore[union-attr]
+    house = wheelhouse.location(root)
+    assert requirements == (house / "requirements.txt").read_text()
+    assert {"train.py", "inference.py"} <= names
+    assert {n for n in names if n.startswith("wheels/")} == {f"wheels/{w.name}" for w in wheelhouse.wheel_files(house)}

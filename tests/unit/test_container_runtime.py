@@ -1,9 +1,10 @@
 """The training and inference code against the containers it runs in (finding 7): the Python and libraries
-of each framework image the templates name (``stacks.constructs.images.RUNTIMES``), checked offline."""
+of each framework image the templates name (``sagelane.training.images.RUNTIMES``), checked offline."""
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from stacks.constructs.images import FRAMEWORKS, RUNTIMES
+from sagelane.training import wheelhouse
+from sagelane.training.images import FRAMEWORKS, RUNTIMES
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINING = ROOT / "training"
@@ -109,3 +111,65 @@ def test_requirements_are_exact_pins_of_the_lock_with_wheels_for_the_images_pyth
                 if re.search(rf"-(cp{python}-cp{python}|cp3\d+-abi3|py3-none)-(manylinux[^-]*x86_64|any)", w)
             ]
             assert fits, f"{name}=={version} has no wheel for CPython {python} on manylinux x86_64: {wheels}"
+
+
+# What pip replaces in an image to install requirements.txt's dependencies, known and not yet resolved
+# (docs/embedded-aws.md, container runtime row): onnx 1.23 needs protobuf>=6.31.1 and onnxruntime 1.32
+# protobuf>=4.25.8, while the XGBoost image pins protobuf 3.20.2 for its own generated protobuf code.
+KNOWN_REPLACED = {("xgboost", "protobuf")}
+
+
+def _plan():
+    from importlib.metadata import requires, version
+
+    return wheelhouse.plan(
+        _requirements(),
+        {name: runtime.packages for name, runtime in RUNTIMES.items()},
+        python=_python(),
+        requires=requires,
+        version=version,
+    )
+
+
+def _python() -> str:
+    (python,) = {runtime.python for runtime in RUNTIMES.values()}  # one wheelhouse serves every image
+    return python
+
+
+def test_the_requirements_dependencies_replace_nothing_the_images_pin_but_the_known():
+    """Walk the dependencies of requirements.txt (their metadata, at the locked versions): each one an image
+    pins must admit the image's version, or pip replaces the image's own package."""
+    replaced = set(_plan().replaced)
+    assert replaced <= KNOWN_REPLACED, f"pip would replace {sorted(replaced - KNOWN_REPLACED)}"
+    assert replaced == KNOWN_REPLACED, f"a known conflict is gone: drop {sorted(KNOWN_REPLACED - replaced)}"
+
+
+def test_the_wheelhouse_holds_exactly_the_planned_wheels_hashed_for_the_images_python():
+    """build/training/wheelhouse (the install step's): one wheel per planned distribution at its uv.lock
+    version, each installable on CPython of the images on manylinux x86_64, each line's hash its file's."""
+    from packaging.tags import compatible_tags, cpython_tags
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    folder = wheelhouse.location(ROOT)
+    assert (folder / "requirements.txt").is_file(), f"{folder}: not built (./dev setup)"
+    lock: dict[str, set[str]] = {}
+    for package in tomllib.loads((ROOT / "uv.lock").read_text())["package"]:
+        lock.setdefault(package["name"], set()).add(package.get("version", ""))
+    text = (folder / "requirements.txt").read_text()
+    assert "--no-index" in text.splitlines() and f"--find-links {wheelhouse.WHEELS}" in text.splitlines()
+    lines = dict(re.findall(r"^([a-z0-9-]+==\S+) --hash=sha256:([0-9a-f]{64})$", text, re.M))
+    major, minor = (int(x) for x in _python().split("."))
+    platforms = ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"]
+    supported = {
+        *cpython_tags((major, minor), platforms=platforms),
+        *compatible_tags((major, minor), platforms=platforms),
+    }
+    shipped = set()
+    for wheel in wheelhouse.wheel_files(folder):
+        name, version, _, tags = parse_wheel_filename(wheel.name)
+        name = canonicalize_name(name)
+        shipped.add(name)
+        assert lines.get(f"{name}=={version}") == hashlib.sha256(wheel.read_bytes()).hexdigest(), wheel.name
+        assert str(version) in lock[name], f"{wheel.name}: uv.lock has {lock[name]}"
+        assert set(tags) & supported, f"{wheel.name}: not installable on CPython {_python()} manylinux x86_64"
+    assert shipped == set(_plan().ship) and len(lines) == len(shipped)
