@@ -99,6 +99,8 @@ class LocalCloud:
             with open(record, "a", encoding="utf-8") as out:
                 for entry in self.authority.usage():
                     out.write(json.dumps(entry) + "\n")
+                if self.authority.unchecked:
+                    out.write(json.dumps({"unchecked": dict(self.authority.unchecked)}) + "\n")
         endpoints.uninstall()
         gate.uninstall()
         sagemaker_api.uninstall()

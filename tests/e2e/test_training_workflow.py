@@ -42,7 +42,8 @@ def test_curated_data_trains_one_version_that_awaits_approval(served, capsys, pe
     assert code == 0
     settle()
     (run,) = [r for r in train_runs() if r.input["model"] == MODEL]
-    assert run.status == "SUCCEEDED" and run.input["trigger"] == "ingest"
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert run.input["trigger"] == "ingest"
 
     code, out = cli(capsys, "models", "list", MODEL, "--json")
     (version,) = json.loads(out)

@@ -75,6 +75,9 @@ def test_the_usage_report_lists_what_each_role_used_and_what_it_never_needed(tmp
         json.dumps(
             {"principal": "arn:aws:iam::1:role/PrepareRoleAB12CD34", "used": {"s3:GetObject": 1}, "granted": []}
         ),
+        json.dumps({"unchecked": {"events:PutEvents": 2}}),
+        json.dumps({"unchecked": {"events:PutEvents": 1}}),
     ]
-    text = render(aggregate(lines))
+    text = render(*aggregate(lines))
     assert "| PrepareRole | `s3:GetObject` (3) | `s3:DeleteObject` |" in text
+    assert "| `events:PutEvents` | 3 |" in text.split("## Served without authorization")[1]
