@@ -10,6 +10,9 @@ ARN formats, whether each is required, and the condition keys) — instead of a 
 - an action with no required resource type (``List*``, ``DescribeScalableTargets``, ``PutMetricData``)
   whose request names none is checked on ``"*"``, as AWS authorizes actions without resource-level
   permissions: the strict reading — a grant that passes it passes wherever AWS scopes the action;
+- a required resource type whose ARN has no variable (Glue's ``catalog`` of the account) is that ARN;
+- where the API nests what names the resource, a view of the request lifts it to the top level first
+  (``_VIEWS``: the event buses of EventBridge ``PutEvents`` entries, Glue's table ``Name``);
 - an action whose required resource the request does not determine (an ID the service generates, a secret
   named without its suffix) is not checked: ``resolve`` answers None and the caller counts it unchecked;
 - the action's request condition keys (``sagemaker:ModelApprovalStatus``, ``cloudwatch:namespace``) get
@@ -41,6 +44,30 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 _FIXED = {"Partition", "Region", "Account"}
 # ARN variables a request's name does not fill: a secret's ARN ends in a suffix Secrets Manager generates
 _NOT_FROM_NAMES = {"SecretId"}
+
+
+def _put_events(params: dict[str, Any]) -> dict[str, Any]:
+    """PutEvents names its buses (and the source and detail type its condition keys test) per entry."""
+    entries = [e for e in params.get("Entries") or [] if isinstance(e, dict)]
+    view: dict[str, Any] = {"EventBusNames": sorted({str(e.get("EventBusName") or "default") for e in entries})}
+    for key, condition in (("Source", "source"), ("DetailType", "detail-type")):
+        values = {e.get(key) for e in entries}
+        if len(values) == 1 and isinstance(next(iter(values)), str):
+            view[condition] = next(iter(values))  # one value for the request: its condition key's
+    return view
+
+
+def _named_table(params: dict[str, Any]) -> dict[str, Any]:
+    """Glue's table operations name the table ``Name`` (GetTable, DeleteTable) or in ``TableInput``."""
+    table = params.get("Name") or (params.get("TableInput") or {}).get("Name")
+    return {**params, "TableName": table} if isinstance(table, str) and "TableName" not in params else params
+
+
+# (boto3 service, operation) → the request as the reference's ARN variables and condition keys read it
+_VIEWS: dict[tuple[str, str], Any] = {
+    ("events", "PutEvents"): _put_events,
+    **{("glue", op): _named_table for op in ("GetTable", "DeleteTable", "CreateTable", "UpdateTable")},
+}
 
 
 @dataclass
@@ -96,12 +123,15 @@ def resolve(boto_service: str, operation: str, params: dict[str, Any], *, region
     if privileges is None:
         return None
     types = privileges["resource_types"]
+    view = _VIEWS.get((boto_service, operation))
+    if view is not None:
+        params = view(params)
     resources: list[str] = []
     required_open = False
     for resource_type, entry in types.items():
         if not resource_type:
             continue
-        found = _arns(prefix, resource_type, params, region=region, account=account)
+        found = _arns(prefix, resource_type, params, region=region, account=account, fixed=entry["required"])
         resources += [arn for arn in found if arn not in resources]
         required_open = required_open or (entry["required"] and not found)
     if required_open:
@@ -120,7 +150,11 @@ def resolve(boto_service: str, operation: str, params: dict[str, Any], *, region
     return resolved
 
 
-def _arns(prefix: str, resource_type: str, params: dict[str, Any], *, region: str, account: str) -> list[str]:
+def _arns(
+    prefix: str, resource_type: str, params: dict[str, Any], *, region: str, account: str, fixed: bool = False
+) -> list[str]:
+    """The ARNs of ``resource_type`` this request names or fills (``fixed``: a type whose ARN has no
+    variable is that one ARN — only asked for required types)."""
     described = _format(prefix, resource_type)
     if described is None:
         return []
@@ -128,11 +162,11 @@ def _arns(prefix: str, resource_type: str, params: dict[str, Any], *, region: st
     named = [value for value in _strings(params) if value.startswith("arn:") and pattern.fullmatch(value)]
     if named:
         return named
-    if not variables:
-        return []
     filled: list[str] = [
         arn_format.replace("${Partition}", "aws").replace("${Region}", region).replace("${Account}", account)
     ]
+    if not variables:
+        return filled if fixed else []
     for variable in variables:
         values = _values(params, variable)
         if not values or any(v.startswith("arn:") for v in values):

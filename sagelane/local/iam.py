@@ -679,8 +679,7 @@ ENFORCED: dict[str, Callable[[Authority, str, dict[str, Any]], list[Check] | Non
     "sns": _sns,
     "sqs": _sqs,
     "stepfunctions": _states,
-    # SageMaker next: its requests map to resources only with the action tables of the Service Authorization
-    # Reference (ListModelPackages authorizes on model-package ARNs, not "*"); until then it is unchecked.
+    # every other service: the Service Authorization Reference's tables (sagelane.local.actions.resolve)
 }
 
 # The KMS permissions AWS checks on the caller, on the key of the resource, besides the call's own

@@ -138,6 +138,12 @@ def _timed_out(request_id: str, timeout_s: float) -> dict[str, Any]:
     }
 
 
+def _region_of(arn: str) -> dict[str, str]:
+    """AWS_REGION and AWS_DEFAULT_REGION, which the Lambda runtime sets to the function's region."""
+    parts = arn.split(":")
+    return {"AWS_REGION": parts[3], "AWS_DEFAULT_REGION": parts[3]} if len(parts) > 3 and parts[3] else {}
+
+
 def _invoke_hook(handler: Callable[..., Any]) -> Patch:
     return patch_entry(
         botocore.handlers.BUILTIN_HANDLERS,
@@ -222,6 +228,7 @@ class LocalLambda:
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
                 "AWS_EXECUTION_ENV": "sagelane-local",
+                **_region_of(fn.arn),
             }
             fn.invocations += 1
             if fn.log is not None:

@@ -166,6 +166,14 @@ def test_without_kms_decrypt_an_sse_kms_object_cannot_be_read(dev, tmp_path, pen
     assert denied("ValidateFunctionServiceRole", "kms:Decrypt", KEY).search(text)
 
 
+def test_without_glue_create_partition_curation_fails_naming_the_catalog_table(dev, tmp_path, penguins_csv):
+    text = failed_ingest(
+        dev, tmp_path, penguins_csv, resource="CurateFunctionServiceRoleDefaultPolicy", action="glue:CreatePartition"
+    )
+    catalog = re.escape(f"arn:aws:glue:{REGION}:{ACCOUNT}:") + r"(catalog|database/\S+|table/\S+)"
+    assert denied("CurateFunctionServiceRole", "glue:CreatePartition", catalog).search(text)
+
+
 # --- KMS on tables and topics ----------------------------------------------------------------------------
 
 

@@ -6,7 +6,8 @@ import json
 
 from sagelane.local.actions import requires_resource, resolve
 
-WHERE = {"region": "us-east-1", "account": "123456789012"}
+REGION, ACCOUNT = "us-east-1", "123456789012"
+WHERE = {"region": REGION, "account": ACCOUNT}
 SM = "arn:aws:sagemaker:us-east-1:123456789012"
 
 
@@ -81,3 +82,22 @@ def test_the_usage_report_lists_what_each_role_used_and_what_it_never_needed(tmp
     text = render(*aggregate(lines))
     assert "| PrepareRole | `s3:GetObject` (3) | `s3:DeleteObject` |" in text
     assert "| `events:PutEvents` | 3 |" in text.split("## Served without authorization")[1]
+
+
+def test_nested_and_renamed_resources_are_placed_through_the_operations_view():
+    """PutEvents names its bus in each entry; Glue's GetTable names the table ``Name``; both also need the
+    account's Glue catalog, whose ARN has no variable."""
+    put = resolve("events", "PutEvents", {"Entries": [{"Source": "sagelane", "DetailType": "Curated"}]}, **WHERE)
+    assert put.resources == [f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"]
+    assert put.context == {"events:source": "sagelane", "events:detail-type": "Curated"}
+    mixed = resolve(
+        "events", "PutEvents", {"Entries": [{"Source": "a"}, {"Source": "b", "EventBusName": "x"}]}, **WHERE
+    )
+    assert sorted(mixed.resources) == [f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{b}" for b in ("default", "x")]
+    assert "events:source" not in mixed.context  # entries disagree: no one value for the request
+    table = resolve("glue", "GetTable", {"DatabaseName": "lake", "Name": "penguins"}, **WHERE)
+    assert sorted(table.resources) == [
+        f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog",
+        f"arn:aws:glue:{REGION}:{ACCOUNT}:database/lake",
+        f"arn:aws:glue:{REGION}:{ACCOUNT}:table/lake/penguins",
+    ]

@@ -17,6 +17,7 @@ from sagelane.local.lambdas import LocalFunction, LocalLambda
 REGION = "us-east-1"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:limits"
 HANDLER = """
+import os
 import time
 
 def lambda_handler(event, context):
@@ -25,7 +26,8 @@ def lambda_handler(event, context):
     if "answer" in event:
         return "x" * event["answer"]
     return {"memory": context.memory_limit_in_mb, "left_ms": context.get_remaining_time_in_millis(),
-            "size": len(event.get("pad", ""))}
+            "size": len(event.get("pad", "")), "region": os.environ.get("AWS_REGION"),
+            "default_region": os.environ.get("AWS_DEFAULT_REGION")}
 """
 
 
@@ -52,6 +54,7 @@ def test_the_handler_sees_its_memory_size_and_a_deadline_at_its_timeout(limits):
     _, client = limits
     error, payload = invoke(client, {})
     assert error is None and payload["memory"] == 512 and 0 < payload["left_ms"] <= 2000
+    assert payload["region"] == payload["default_region"] == "us-east-1"  # as the Lambda runtime sets them
 
 
 def test_a_request_over_6_mb_is_refused_before_the_handler_runs(limits):
