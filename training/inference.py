@@ -258,3 +258,9 @@ def flush_capture() -> None:
     """Write the buffered capture now (the embedded AWS and tests call it; in AWS the timer does)."""
     if _capture is not None:
         _capture.flush()
+
+
+def stop_capture() -> None:
+    """The container stops: write what is buffered and stop the capture's timer (at exit in AWS)."""
+    if _capture is not None:
+        _capture.close()

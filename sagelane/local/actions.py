@@ -12,7 +12,8 @@ ARN formats, whether each is required, and the condition keys) — instead of a 
   permissions: the strict reading — a grant that passes it passes wherever AWS scopes the action;
 - a required resource type whose ARN has no variable (Glue's ``catalog`` of the account) is that ARN;
 - where the API nests what names the resource, a view of the request lifts it to the top level first
-  (``_VIEWS``: the event buses of EventBridge ``PutEvents`` entries, Glue's table ``Name``);
+  (``_VIEWS``: the event buses of EventBridge ``PutEvents`` entries, Glue's table ``Name``, SSM's parameter
+  names without their leading slash);
 - an action whose required resource the request does not determine (an ID the service generates, a secret
   named without its suffix) is not checked: ``resolve`` answers None and the caller counts it unchecked;
 - the action's request condition keys (``sagemaker:ModelApprovalStatus``, ``cloudwatch:namespace``) get
@@ -63,10 +64,19 @@ def _named_table(params: dict[str, Any]) -> dict[str, Any]:
     return {**params, "TableName": table} if isinstance(table, str) and "TableName" not in params else params
 
 
+def _parameter_names(params: dict[str, Any]) -> dict[str, Any]:
+    """SSM names a parameter ``/a/b``; its ARN ends ``parameter/a/b`` (names are paths, or plain names)."""
+    names = [params["Name"]] if isinstance(params.get("Name"), str) else params.get("Names") or []
+    stripped = [n.lstrip("/") for n in names if isinstance(n, str) and not n.startswith("arn:")]
+    # many values go under the variable's name plus "s", as `_values` reads lists
+    return {**params, "ParameterNameWithoutLeadingSlashs": stripped} if stripped else params
+
+
 # (boto3 service, operation) → the request as the reference's ARN variables and condition keys read it
 _VIEWS: dict[tuple[str, str], Any] = {
     ("events", "PutEvents"): _put_events,
     **{("glue", op): _named_table for op in ("GetTable", "DeleteTable", "CreateTable", "UpdateTable")},
+    **{("ssm", op): _parameter_names for op in ("GetParameter", "GetParameters", "PutParameter", "DeleteParameter")},
 }
 
 

@@ -134,7 +134,7 @@ class LocalEndpoints:
         with self._lock:
             names = list(self._models) if model_name is None else [model_name]
             gone = [loaded for name in names if (loaded := self._models.pop(name, None)) is not None]
-        _flush_capture(gone)  # a container that goes away writes what it captured
+        _flush_capture(gone, stop=True)  # a container that goes away writes what it captured, then stops
 
 
 def _role_environment(role: str) -> dict[str, str]:
@@ -143,9 +143,11 @@ def _role_environment(role: str) -> dict[str, str]:
     return authority.credentials(role) if authority is not None and role else {}
 
 
-def _flush_capture(models: list[LoadedModel]) -> None:
+def _flush_capture(models: list[LoadedModel], *, stop: bool = False) -> None:
     for model in models:
-        flush = getattr(model.module, "flush_capture", None)
+        flush = getattr(model.module, "stop_capture" if stop else "flush_capture", None)
+        if flush is None and stop:  # a model of an older version of the code: flushing is what it has
+            flush = getattr(model.module, "flush_capture", None)
         if flush is not None:
             flush()
 

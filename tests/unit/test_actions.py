@@ -101,3 +101,10 @@ def test_nested_and_renamed_resources_are_placed_through_the_operations_view():
         f"arn:aws:glue:{REGION}:{ACCOUNT}:database/lake",
         f"arn:aws:glue:{REGION}:{ACCOUNT}:table/lake/penguins",
     ]
+
+
+def test_an_ssm_parameter_is_authorized_on_its_arn_without_the_leading_slash():
+    found = resolve("ssm", "GetParameter", {"Name": "/sagelane/dev/lake/raw-bucket"}, **WHERE)
+    assert found.resources == [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/sagelane/dev/lake/raw-bucket"]
+    many = resolve("ssm", "GetParameters", {"Names": ["/a/b", "c"]}, **WHERE)
+    assert many.resources == [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{n}" for n in ("a/b", "c")]
