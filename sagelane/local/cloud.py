@@ -188,7 +188,9 @@ class LocalCloud:
                 )
                 if denial:
                     error = denial.message()
-                elif fn is not None:
+                elif fn is None:
+                    error = f"ResourceNotFoundException: Function not found: {arn}"
+                else:
                     self.functions.invoke(fn, json.loads(body))
             else:
                 log.warning("rule %s: target %s is not delivered locally", rule.name, arn)
