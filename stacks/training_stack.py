@@ -19,10 +19,11 @@ from sagelane import settings
 from sagelane.config import Project
 from sagelane.registry import group_name
 from sagelane.training import wheelhouse
+from sagelane.training.images import framework_for
 from sagelane.training.package import build_source_tarball
 from stacks.constructs.common import encrypted_table, notification_topic, publish_workflow, put_metrics_statement
 from stacks.constructs.grants import grant_encrypted_tables_and_topics
-from stacks.constructs.images import framework_for, framework_image
+from stacks.constructs.images import framework_image
 from stacks.constructs.nag import acknowledge, acknowledge_unscoped, acknowledge_workflow_role, list_model_packages
 from stacks.constructs.python_function import PythonFunction, dependency_layer, powertools_layer
 from stacks.data_lake_stack import DataLakeStack

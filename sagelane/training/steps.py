@@ -26,6 +26,7 @@ from sagelane.config import ModelConfig, has_instance_storage
 from sagelane.contract import Contract
 from sagelane.errors import SageLaneError
 from sagelane.settings import CURATED_DATA_PREFIX
+from sagelane.training.images import RUNTIMES, framework_for
 from sagelane.training.prepare import split
 
 LOWER_IS_BETTER = {"log_loss", "rmse", "mae"}
@@ -267,7 +268,7 @@ def register(
     metadata = model_metadata.encode(entries, evaluation["metrics"])
     status = "Approved" if auto_approve else "PendingManualApproval"
     # The serving container loads inference.py from the same source directory the job trained with.
-    serving_env = {"SAGEMAKER_PROGRAM": "inference.py"}
+    serving_env = {"SAGEMAKER_PROGRAM": "inference.py", **RUNTIMES[framework_for(model.algorithm)].serving_environment}
     source = prepared.get("job", {}).get("hyperparameters", {}).get("sagemaker_submit_directory")
     if source:
         serving_env["SAGEMAKER_SUBMIT_DIRECTORY"] = source

@@ -39,7 +39,3 @@ def framework_image(scope: Construct, framework: str, *, image_scope: str, insta
         uris = _uris(framework, version, image_scope, instance_type)
         mapping = CfnMapping(stack, mapping_id, mapping={region: {"uri": uri} for region, uri in uris.items()})
     return mapping.find_in_map(Aws.REGION, "uri")  # type: ignore[union-attr]
-
-
-def framework_for(algorithm: str) -> str:
-    return "xgboost" if algorithm == "xgboost" else "sklearn"

@@ -114,6 +114,12 @@ def test_prepare_train_evaluate_register_end_to_end(registry, root, penguins):
     assert meta["lineage"] == "s3://artifacts/training/penguins-species/run-1/lineage.json"
     assert meta["contract_sha256"] == penguins.fingerprint and meta["code_version"] == "abc123"
     assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == outcome.model_artifact
+    # scikit-learn's image keeps its own protobuf: no workaround in its serving environment
+    assert package["InferenceSpecification"]["Containers"][0]["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert (
+        "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"
+        not in package["InferenceSpecification"]["Containers"][0]["Environment"]
+    )
 
     # once approved, it is the champion the next candidate must match
     from sagelane import aws, registry

@@ -192,6 +192,16 @@ def test_an_instance_endpoint_is_autoscaled_its_traffic_captured_and_drift_retra
     settle(240)
     code, out = cli(capsys, "models", "approve", "churn-xgboost", "1")
     assert code == 0, (out, [describe_run(r.arn).cause for r in list_runs("dev", "train")])
+    # the XGBoost image serves with the protobuf implementation that loads its own generated code
+    from sagelane.registry import group_name
+
+    sagemaker = boto3.client("sagemaker")
+    (summary,) = sagemaker.list_model_packages(ModelPackageGroupName=group_name("dev", "churn-xgboost"))[
+        "ModelPackageSummaryList"
+    ]
+    package = sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+    container_env = package["InferenceSpecification"]["Containers"][0]["Environment"]
+    assert container_env["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"] == "python"
     settle()
     run = describe_run(deploy_runs()[-1].arn)
     assert run.end_state == "Deployed", run.cause

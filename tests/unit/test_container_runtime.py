@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -173,3 +174,50 @@ def test_the_wheelhouse_holds_exactly_the_planned_wheels_hashed_for_the_images_p
         assert str(version) in lock[name], f"{wheel.name}: uv.lock has {lock[name]}"
         assert set(tags) & supported, f"{wheel.name}: not installable on CPython {_python()} manylinux x86_64"
     assert shipped == set(_plan().ship) and len(lines) == len(shipped)
+
+
+# What a protoc older than 3.19 generates (the XGBoost image's sagemaker_containers/record_pb2.py is such
+# code): descriptors created directly. Written here from descriptor_pb2, not copied.
+_LEGACY_PB2 = """
+from google.protobuf import descriptor as _descriptor, descriptor_pb2
+proto = descriptor_pb2.FileDescriptorProto(name="legacy.proto", package="legacy", syntax="proto2")
+proto.message_type.add(name="Tensor").field.add(name="values", number=1, label=3, type=2)
+DESCRIPTOR = _descriptor.FileDescriptor(
+    name="legacy.proto", package="legacy", syntax="proto2", serialized_pb=proto.SerializeToString()
+)
+_descriptor.Descriptor(
+    name="Tensor", full_name="legacy.Tensor", filename=None, file=DESCRIPTOR, containing_type=None,
+    fields=[_descriptor.FieldDescriptor(
+        name="values", full_name="legacy.Tensor.values", index=0, number=1, type=2, cpp_type=6, label=3,
+        has_default_value=False, default_value=[], message_type=None, enum_type=None, containing_type=None,
+        is_extension=False, extension_scope=None, options=None)],
+    extensions=[], nested_types=[], enum_types=[], options=None, is_extendable=False, syntax="proto2",
+    extension_ranges=[], oneofs=[], serialized_start=0, serialized_end=0,
+)
+print("loaded")
+"""
+
+
+def test_an_image_whose_protobuf_is_replaced_serves_with_the_implementation_that_loads_its_own_code():
+    """Under the protobuf the wheelhouse ships (the locked one), legacy generated code fails to import with
+    the default implementation and loads with the pure-Python one, which that image's serving sets."""
+    from importlib.metadata import version
+
+    replaced = {framework for framework, name in KNOWN_REPLACED if name == "protobuf"}
+    assert replaced, "no image has its protobuf replaced: drop the workaround"
+    shipped = dict(
+        re.findall(r"^(protobuf)==(\S+) ", (wheelhouse.location(ROOT) / "requirements.txt").read_text(), re.M)
+    )
+    assert shipped["protobuf"] == version("protobuf"), "the test must run the protobuf the containers get"
+    env = {k: v for k, v in os.environ.items() if k != "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"}
+    default = subprocess.run([sys.executable, "-c", _LEGACY_PB2], capture_output=True, text=True, env=env, check=False)
+    assert default.returncode != 0 and "Descriptors cannot be created directly" in default.stderr
+    for framework in replaced:
+        serving = RUNTIMES[framework].serving_environment
+        assert serving.get("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION") == "python", framework
+        python = subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", _LEGACY_PB2], capture_output=True, text=True, env={**env, **serving}
+        )
+        assert python.returncode == 0 and "loaded" in python.stdout, python.stderr
+    for framework in set(RUNTIMES) - replaced:
+        assert not RUNTIMES[framework].serving_environment, f"{framework} keeps its protobuf: it needs no workaround"
