@@ -204,6 +204,11 @@ class Authority:
             self.denials.append(denial)
             return denial
 
+        holders = f"arn:aws:iam::{self.account}:role/{HOLDER_PATH}/"
+        if role is None and role_arn.startswith(holders):
+            known = sorted(arn.rsplit("/", 1)[-1] for arn in self.managed_documents)
+            name = role_arn.removeprefix(holders)
+            return denied(f"no managed policy of the assembly is named {name} (known: {', '.join(known) or 'none'})")
         if role is None or role.service:
             return denied("no role of the assembly has that ARN")
         if not role.trust:

@@ -207,6 +207,11 @@ def test_role_needs_a_trust_policy_that_admits_the_caller(served, capsys):
     assert code == 2
     assert f"cannot act as {lambda_role}" in err and "trust policy does not allow" in err
     code, _, err = cli(capsys, "--policy", "sagelane-dev-nonesuch", "runs", "list")
-    assert code == 2 and "cannot act as" in err and "sagelane-dev-nonesuch" in err
+    assert (
+        code == 2
+        and "cannot act as" in err
+        and "no managed policy of the assembly is named sagelane-dev-nonesuch" in err
+    )
+    assert "sagelane-dev-invoke" in err and "sagelane-dev-model-approver" in err  # what there is
     code, _, err = cli(capsys, "--role", "arn:aws:iam::123456789012:role/missing", "runs", "list")
     assert code == 2 and "no role of the assembly has that ARN" in err
