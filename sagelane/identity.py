@@ -12,9 +12,7 @@ from contextlib import contextmanager
 from sagelane import aws
 from sagelane.errors import SageLaneError
 
-HOLDER_PATH = "sagelane-local"  # sagelane.local.iam.HOLDER_PATH: the embedded AWS's policy holder roles
-
-
+HOLDER_PATH = "sagelane-local"  # the path of the roles sagelane.local.iam makes to hold one managed policy
 _CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 
 

@@ -21,7 +21,7 @@ from sagelane.local.iam import Authority
 from sagelane.local.lambdas import LocalLambda
 from sagelane.local.provision import Provisioner, Rule, Summary
 
-_ALARM_CONFIG = Config()  # alarm actions and event targets: botocore's defaults
+_SERVICE_CONFIG = Config()  # clients of the services' own calls (alarm actions, event targets): botocore's defaults
 
 log = logging.getLogger("sagelane.local")
 
@@ -114,7 +114,7 @@ class LocalCloud:
         from sagelane import aws
 
         credentials = self.authority.credentials(CLOUDWATCH_PRINCIPAL)
-        return aws.client_as("sns", credentials, region=self.region, config=_ALARM_CONFIG)
+        return aws.client_as("sns", credentials, region=self.region, config=_SERVICE_CONFIG)
 
     @property
     def resolver(self):
@@ -183,9 +183,11 @@ class LocalCloud:
                 )["executionArn"]
             elif ":lambda:" in arn:
                 fn = self.functions.lookup(arn)
-                denial = self.authority and self.authority.service_invokes(
-                    EVENTS_PRINCIPAL, "lambda:InvokeFunction", arn, source=rule.arn
-                )
+                denial = None
+                if self.authority is not None:
+                    denial = self.authority.service_invokes(
+                        EVENTS_PRINCIPAL, "lambda:InvokeFunction", arn, source=rule.arn
+                    )
                 if denial:
                     error = denial.message()
                 elif fn is None:
@@ -219,7 +221,7 @@ class LocalCloud:
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": denial.message()}}, "AssumeRole")
         from sagelane import aws
 
-        return aws.client_as(service, self.authority.credentials(role), region=self.region, config=_ALARM_CONFIG)
+        return aws.client_as(service, self.authority.credentials(role), region=self.region, config=_SERVICE_CONFIG)
 
     # --- executions --------------------------------------------------------------------------------
 

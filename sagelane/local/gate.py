@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -164,7 +165,8 @@ def _call_action(self: Any) -> Any:
 
 def _assume_role(response: Any) -> Exception | None:
     """STS's refusal of an AssumeRole (None: moto may issue the credentials): the role must be one of the
-    assembly's (or a policy holder: ``Authority.holder_role``) and its trust policy admit the caller."""
+    assembly's (or a holder of one of its managed policies: ``sagelane --policy``) and its trust policy admit
+    the caller."""
     current = _state["authority"]
     if current is None:
         return None
@@ -175,8 +177,6 @@ def _assume_role(response: Any) -> Exception | None:
 
 def _assumed(response: Any, answer: Any) -> Any:
     """moto's AssumeRole answer, its credentials made the role's for the authority."""
-    import re
-
     current = _state["authority"]
     status, _, body = answer
     text = body.decode() if isinstance(body, bytes) else str(body)
